@@ -1,0 +1,190 @@
+"""Every exception pytest-flowai raises; the type says who is at fault. A leaf module: imports nothing of ours
+but ``_json``, so the emulator and the schemas may use it too.
+
+    FlowaiError                  base of everything below
+    ├── SpecError                the spec author: a spec file is wrong (carries a span)
+    │   ├── SpecSyntaxError      the YAML does not parse
+    │   └── SpecSchemaError      the YAML parses but breaks the spec grammar (one or more problems)
+    ├── SchemaViolation          a payload breaks a protocol JSON Schema (carries every violation)
+    ├── TurnFailed               the bot: a reply did not meet the spec's expectations
+    ├── TransportError           the environment: the network or the server failed us
+    └── EmulatorError            the emulator itself: bad flows, bad settings
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_flowai._json import JSON
+
+_MAX_QUOTE = 200
+
+
+def quote(value: object, limit: int = _MAX_QUOTE) -> str:
+    """``repr`` of a value, cut at ``limit`` characters with a count of what was cut."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…(+{len(text) - limit} chars)"
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path relative to the working directory when it lies below it, else as given."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A place in a source file; ``line`` and ``column`` are 1-based."""
+
+    path: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}:{self.column}"
+
+
+class FlowaiError(Exception):
+    """Base of every error pytest-flowai raises on purpose."""
+
+
+class SpecError(FlowaiError):
+    """A spec file is wrong: the author must fix it."""
+
+    def __init__(self, message: str, *, span: Span | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.span}: {self.message}" if self.span else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+def _position(error: SpecError) -> tuple[str, int, int]:
+    span = error.span
+    return (span.path, span.line, span.column) if span else ("", 0, 0)
+
+
+class SpecSyntaxError(SpecError):
+    """The spec file is not valid YAML."""
+
+
+class SpecSchemaError(SpecError):
+    """The spec file breaks the spec grammar; carries every problem found, sorted by position."""
+
+    def __init__(self, problems: Sequence[SpecError]) -> None:
+        ordered = sorted(problems, key=_position)
+        first = ordered[0] if ordered else None
+        super().__init__(
+            first.message if first else "invalid spec",
+            span=first.span if first else None,
+            hint=first.hint if first else None,
+        )
+        self.problems: tuple[SpecError, ...] = tuple(ordered)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One place where a payload breaks a schema: a dotted JSON path and what is wrong there."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(root)'}: {self.message}"
+
+
+class SchemaViolation(FlowaiError):
+    """A payload does not match a protocol JSON Schema; ``violations`` lists every problem."""
+
+    def __init__(self, schema: str, violations: Sequence[Violation], instance: JSON = None) -> None:
+        self.schema = schema
+        self.violations = tuple(violations)
+        self.instance = instance
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = "\n".join(f"  {v}" for v in self.violations)
+        return f"does not match schema {self.schema!r}:\n{lines}"
+
+
+class TurnFailed(FlowaiError):
+    """A turn of a conversation did not get the replies its spec expects.
+
+    ``mismatches`` and ``transcript`` are kept as objects (built by ``expect`` and ``conversation``);
+    the report module renders them.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        turn: int | None = None,
+        span: Span | None = None,
+        mismatches: Sequence[object] = (),
+        transcript: object = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.turn = turn
+        self.span = span
+        self.mismatches = tuple(mismatches)
+        self.transcript = transcript
+        self.detail = detail
+
+    def __str__(self) -> str:
+        where = f"{self.span}: " if self.span else ""
+        turn = f"turn {self.turn}: " if self.turn is not None else ""
+        return f"{where}{turn}{self.reason}"
+
+
+class TransportError(FlowaiError):
+    """The network or the server failed: connection refused, closed, garbage, an HTTP error status."""
+
+    def __init__(self, message: str, *, url: str | None = None, turn: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+        self.turn = turn
+
+    def __str__(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        return f"{self.message}{where}"
+
+
+class EmulatorError(FlowaiError):
+    """The emulator cannot start or run: a bad flow definition or a bad setting."""
+
+
+__all__ = [
+    "EmulatorError",
+    "FlowaiError",
+    "SchemaViolation",
+    "Span",
+    "SpecError",
+    "SpecSchemaError",
+    "SpecSyntaxError",
+    "TransportError",
+    "TurnFailed",
+    "Violation",
+    "display_path",
+    "quote",
+]

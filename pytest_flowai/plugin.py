@@ -1,0 +1,3 @@
+"""pytest hooks of pytest-flowai: options, collection entry, session start and stop. Hooks only."""
+
+from __future__ import annotations
