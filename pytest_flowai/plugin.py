@@ -1,3 +1,128 @@
 """pytest hooks of pytest-flowai: options, collection entry, session start and stop. Hooks only."""
 
 from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_flowai import report
+from pytest_flowai.session import FlowaiSession, Options
+
+DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
+TRANSPORTS = ("socket", "rest")
+REPORTER = pytest.StashKey[report.FlowaiReporter]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flowai", "Flow.ai conversation specs")
+    group.addoption("--flowai-url", help="Flow.ai API base URL; unset: start the embedded emulator")
+    group.addoption("--flowai-client-id", help="client id for the Web socket API (socket.info)")
+    group.addoption(
+        "--flowai-api-key",
+        help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
+    )
+    group.addoption("--flowai-transport", choices=TRANSPORTS, help="default transport of specs that name none")
+    group.addoption("--flowai-timeout", type=float, help="seconds a turn may wait for its replies")
+    group.addoption("--flowai-emulator-flows", help="bot flows (file or folder) for the embedded emulator")
+    parser.addini("flowai_url", "Flow.ai API base URL; unset: start the embedded emulator", default="")
+    parser.addini("flowai_client_id", "client id for the Web socket API", default="")
+    parser.addini("flowai_transport", "default transport: socket or rest", default="socket")
+    parser.addini("flowai_timeout", "seconds a turn may wait for its replies", default="10")
+    parser.addini("flowai_settle", "seconds without a new reply that end a matched turn", default="0.25")
+    parser.addini("flowai_silence", "seconds `expect: none` listens for a reply", default="1")
+    parser.addini(
+        "flowai_emulator_flows", "bot flows for the embedded emulator (relative to the ini file)", default=""
+    )
+    parser.addini(
+        "flowai_spec_glob", "file name patterns of conversation specs", type="args", default=DEFAULT_SPEC_GLOBS
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "flowai: a Flow.ai conversation spec (added to every spec item)")
+    reporter = report.FlowaiReporter(config)
+    config.stash[REPORTER] = reporter
+    config.pluginmanager.register(reporter, "flowai-reporter")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    reporter = config.stash.get(REPORTER, None)
+    if reporter is not None:
+        del config.stash[REPORTER]
+        config.pluginmanager.unregister(reporter)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    patterns: list[str] = parent.config.getini("flowai_spec_glob")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        from pytest_flowai.nodes import FlowFile
+
+        return FlowFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from pytest_flowai.nodes import SESSION
+
+    session.config.stash[SESSION] = FlowaiSession(options=_options(session.config))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from pytest_flowai.nodes import SESSION
+
+    flowai = session.config.stash.get(SESSION, None)
+    if flowai is not None:
+        del session.config.stash[SESSION]
+        flowai.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    options = _options(config)
+    target = options.url or f"embedded emulator (flows: {options.emulator_flows or 'not set'})"
+    return report.header_lines(target, options.transport, config.getini("flowai_spec_glob"))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    from pytest_flowai.nodes import FlowItem
+
+    if isinstance(item, FlowItem):
+        item.add_marker(pytest.mark.flowai)
+
+
+def _options(config: pytest.Config) -> Options:
+    def pick(option: str, ini: str) -> str:
+        value = config.getoption(option)
+        return str(value) if value not in (None, "") else str(config.getini(ini) or "")
+
+    flows = pick("flowai_emulator_flows", "flowai_emulator_flows")
+    flows_path: Path | None = None
+    if flows:
+        base = config.inipath.parent if config.inipath and not config.getoption("flowai_emulator_flows") else None
+        flows_path = (base / flows) if base and not Path(flows).is_absolute() else Path(flows)
+    transport = pick("flowai_transport", "flowai_transport") or "socket"
+    if transport not in TRANSPORTS:
+        raise pytest.UsageError(f"flowai_transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    return Options(
+        url=pick("flowai_url", "flowai_url") or None,
+        client_id=pick("flowai_client_id", "flowai_client_id") or None,
+        api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
+        transport=transport,
+        timeout=_seconds(config, pick("flowai_timeout", "flowai_timeout"), "flowai_timeout"),
+        settle=_seconds(config, str(config.getini("flowai_settle")), "flowai_settle"),
+        silence=_seconds(config, str(config.getini("flowai_silence")), "flowai_silence"),
+        emulator_flows=flows_path,
+        worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    )
+
+
+def _seconds(config: pytest.Config, value: str, name: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}") from None
+    if seconds <= 0:
+        raise pytest.UsageError(f"{name} must be > 0, got {value!r}")
+    return seconds

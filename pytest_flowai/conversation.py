@@ -1,0 +1,522 @@
+"""Runs one conversation: for each turn, interpolate, send, collect replies until matched or timed out.
+
+Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.errors import SchemaViolation, SpecError, TransportError, TurnFailed
+from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
+from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate
+from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
+from pytest_flowai.transports.base import (
+    Incoming,
+    Notice,
+    Outgoing,
+    OutgoingKind,
+    Transport,
+    TransportConfig,
+)
+from pytest_flowai.transports.controls import Controls
+
+DEFAULT_ORIGINATOR: JSONObject = {"name": "pytest-flowai", "role": "external"}
+
+
+# -- the transcript ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sent:
+    """What the user side sent in a turn, as a one-line summary (`say 'hello'`)."""
+
+    turn: int
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    """One reply payload (`{threadId, messages, originator}`) as it arrived."""
+
+    turn: int
+    payload: JSONObject
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Noted:
+    """Something worth showing beside the messages: a reconnect, extra replies, a captured variable."""
+
+    turn: int
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnEnded:
+    """A turn finished; `ok` tells whether its expectations held."""
+
+    turn: int
+    ok: bool
+    at: float
+
+
+Event = Sent | Received | Noted | TurnEnded
+
+
+@dataclass(slots=True)
+class Transcript:
+    """Everything that happened in one conversation, in order; filled in while the conversation runs."""
+
+    name: str
+    thread_id: str
+    transport: str
+    started: float = field(default_factory=time.monotonic)
+    events: list[Event] = field(default_factory=list)
+    failed_turn: int | None = None
+
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+
+
+# -- settings -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSettings:
+    """What the plugin configures for every conversation; a spec's own keys override the timings."""
+
+    config: TransportConfig
+    transport: str = "socket"
+    timeout: float = 10.0
+    settle: float = 0.25
+    silence: float = 1.0
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+OpenTransport = Callable[[str, TransportConfig], Awaitable[Transport]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    timeout: float
+    settle: float
+    silence: float
+    extra: ExtraMode
+    unordered: bool
+
+
+def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _Timing:
+    def pick(turn_value: float | None, spec_value: float | None, default: float) -> float:
+        if turn_value is not None:
+            return turn_value
+        return spec_value if spec_value is not None else default
+
+    return _Timing(
+        timeout=pick(turn.timeout, conversation.timeout, settings.timeout),
+        settle=pick(turn.settle, conversation.settle, settings.settle),
+        silence=pick(turn.silence, conversation.silence, settings.silence),
+        extra=turn.extra or conversation.extra or ExtraMode.FAIL,
+        unordered=bool(turn.unordered),
+    )
+
+
+# -- params -------------------------------------------------------------------------------------------------------
+
+
+def wire_params(params: Mapping[str, JSON]) -> JSONObject:
+    """Params as the wire carries them: `{"orderId": "42"}` becomes `{"orderId": [{"value": "42"}]}`."""
+    wired: JSONObject = {}
+    for name, value in params.items():
+        if isinstance(value, list) and all(isinstance(v, dict) and "value" in v for v in value):
+            wired[name] = value
+            continue
+        values = value if isinstance(value, list) else [value]
+        wired[name] = [{"value": v if isinstance(v, str) else _scalar_text(v)} for v in values]
+    return wired
+
+
+def _scalar_text(value: JSON) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _metadata(metadata: Mapping[str, JSON]) -> JSONObject:
+    out: JSONObject = dict(metadata)
+    params = out.get("params")
+    if isinstance(params, dict):
+        out["params"] = wire_params(params)
+    return out
+
+
+# -- the runner ---------------------------------------------------------------------------------------------------
+
+
+class ConversationRunner:
+    """Runs the turns of one conversation over one transport, recording into a transcript."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        settings: RunSettings,
+        *,
+        thread_id: str,
+        transcript: Transcript,
+        open_transport: OpenTransport,
+    ) -> None:
+        self.conversation = conversation
+        self.settings = settings
+        self.thread_id = thread_id
+        self.transcript = transcript
+        self._open_transport = open_transport
+        self._transport: Transport | None = None
+        self._controls: Controls | None = None
+        self.variables: dict[str, JSON] = dict(conversation.vars)
+        self._arrived = 0
+
+    @property
+    def transport_kind(self) -> str:
+        return self.transcript.transport
+
+    async def run(self) -> Transcript:
+        try:
+            for turn in self.conversation.turns:
+                await self._run_turn(turn)
+        finally:
+            await self.aclose()
+        return self.transcript
+
+    async def aclose(self) -> None:
+        transport, controls = self._transport, self._controls
+        self._transport = self._controls = None
+        if transport is not None:
+            await transport.aclose()
+        if controls is not None:
+            await controls.aclose()
+
+    # -- one turn --------------------------------------------------------------------------------------------------
+
+    async def _run_turn(self, turn: Turn) -> None:
+        timing = _timing(turn, self.conversation, self.settings)
+        try:
+            value = interpolate(turn.value, self.variables, self.settings.env)
+            params = interpolate(dict(turn.params), self.variables, self.settings.env)
+            originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
+            metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
+            entries = [
+                compile_entry(
+                    _as_object(interpolate(dict(entry.data), self.variables, self.settings.env)),
+                    entry.span,
+                    entry.key_spans,
+                )
+                for entry in turn.expect or ()
+            ]
+        except UndefinedVariable as exc:
+            self._fail(turn, f"variable {exc.name!r} is not set", hint=_undefined_hint(exc.name))
+        except SpecError as exc:
+            self._fail(turn, exc.message, span=exc.span or turn.span)
+
+        first_reply = len(self._bubbles_so_far)
+        try:
+            await self._act(turn, value, _as_object(params), _as_object(originator), _as_object(metadata), timing)
+            if turn.action.is_control and turn.expect is None and not turn.expect_none:
+                self._end(turn, ok=True)
+                return
+            matcher = TurnMatcher(entries, unordered=timing.unordered, extra=timing.extra)
+            if turn.expect_none:
+                await self._listen_for_silence(turn, timing)
+                return
+            await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
+        except SchemaViolation as exc:
+            self._record_invalid(turn, exc)
+            self._fail(
+                turn,
+                f"the bot's reply breaks the protocol schema {exc.schema!r}",
+                mismatches=exc.violations,
+            )
+        except TransportError as exc:
+            exc.turn = turn.index
+            self.transcript.failed_turn = turn.index
+            self._end(turn, ok=False)
+            raise
+
+        result = matcher.result()
+        self._settle_result(turn, result, first_reply)
+
+    async def _act(
+        self,
+        turn: Turn,
+        value: JSON,
+        params: JSONObject,
+        originator: JSONObject,
+        metadata: JSONObject,
+        timing: _Timing,
+    ) -> None:
+        action = turn.action
+        now = time.monotonic()
+        if action is ActionKind.WAIT:
+            seconds = float(value) if isinstance(value, int | float) else 0.0
+            self.transcript.add(Sent(turn=turn.index, text=f"wait {seconds:g}s", at=now))
+            await self._wait_collecting(turn, seconds)
+            return
+        if action.is_control:
+            controls = self._controls or Controls(self.settings.config)
+            self._controls = controls
+            if action is ActionKind.PAUSE:
+                await controls.pause(self.thread_id)
+                text = "pause the bot"
+            elif action is ActionKind.RESUME:
+                await controls.resume(self.thread_id)
+                text = "resume the bot"
+            else:
+                seconds = value.get("secondsToPause") if isinstance(value, dict) else None
+                pause = float(seconds) if isinstance(seconds, int | float) else None
+                await controls.handover(self.thread_id, pause)
+                text = "hand over to a human" + (f" for {pause:g}s" if pause is not None else "")
+            self.transcript.add(Sent(turn=turn.index, text=text, at=now))
+            return
+
+        message = self._outgoing(action, value, params, originator, metadata)
+        transport = await self._ensure_transport()
+        self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(message), at=now))
+        await transport.send(message, timeout=timing.timeout)
+
+    def _outgoing(
+        self,
+        action: ActionKind,
+        value: JSON,
+        params: JSONObject,
+        originator: JSONObject,
+        metadata: JSONObject,
+    ) -> Outgoing:
+        common = {
+            "thread_id": self.thread_id,
+            "originator": originator or dict(DEFAULT_ORIGINATOR),
+            "metadata": _metadata(metadata),
+            "params": wire_params(params),
+        }
+        if action is ActionKind.SAY:
+            return Outgoing(kind=OutgoingKind.TEXT, speech=_text(value), **common)  # type: ignore[arg-type]
+        if action is ActionKind.EVENT:
+            return Outgoing(kind=OutgoingKind.EVENT, event_name=_text(value), **common)  # type: ignore[arg-type]
+        fields = value if isinstance(value, dict) else {}
+        if action is ActionKind.LOCATION:
+            return Outgoing(  # type: ignore[arg-type]
+                kind=OutgoingKind.LOCATION,
+                lat=_text(fields.get("lat")),
+                long=_text(fields.get("long")),
+                title=_optional_text(fields.get("title")),
+                **common,
+            )
+        return Outgoing(  # type: ignore[arg-type]
+            kind=OutgoingKind.MEDIA,
+            media_type=_text(fields.get("mediaType")),
+            url=_text(fields.get("url")),
+            mime_type=_optional_text(fields.get("mimeType")),
+            title=_optional_text(fields.get("title")),
+            **common,
+        )
+
+    async def _ensure_transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = await self._open_transport(self.transport_kind, self.settings.config)
+        return self._transport
+
+    # -- collecting replies ------------------------------------------------------------------------------------
+
+    @property
+    def _bubbles_so_far(self) -> list[Received]:
+        return [e for e in self.transcript.events if isinstance(e, Received)]
+
+    async def _next(self, turn: Turn, timeout: float) -> Incoming | None:
+        """The next reply within `timeout`, recording it (and any notice) in the transcript."""
+        transport = self._transport
+        if transport is None:
+            return None
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            item = await transport.receive(max(deadline - time.monotonic(), 0.0))
+            if isinstance(item, Notice):
+                self.transcript.add(Noted(turn=turn.index, text=item.text, at=item.at))
+                continue
+            if item is not None:
+                self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
+            return item
+
+    async def _collect(self, turn: Turn, matcher: TurnMatcher, timing: _Timing, *, expect_given: bool) -> None:
+        """Feed replies to the matcher until it is satisfied and nothing new came for `settle`, or timeout."""
+        transport = self._transport
+        if transport is None:
+            return
+        turn_index = 0
+        deadline = time.monotonic() + timing.timeout
+        if not transport.streaming:
+            # Sync REST: the HTTP answer was the whole reply.
+            while (item := await self._next(turn, 0.0)) is not None:
+                turn_index = self._feed(matcher, item, turn_index)
+            return
+        got_any = False
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if expect_given:
+                wait = timing.settle if matcher.satisfied else deadline - now
+            else:
+                # No expectations: wait for a first reply as long as a silent bot may take, then settle.
+                wait = timing.settle if got_any else timing.silence
+            item = await self._next(turn, min(wait, deadline - now))
+            if item is None:
+                if (matcher.satisfied if expect_given else True) and time.monotonic() < deadline:
+                    return
+                if not expect_given:
+                    return
+                continue
+            got_any = True
+            turn_index = self._feed(matcher, item, turn_index)
+
+    def _feed(self, matcher: TurnMatcher, item: Incoming, start: int) -> int:
+        bubbles: list[Bubble] = bubbles_of([item.payload], start=start)
+        matcher.feed(bubbles)
+        return start + len(bubbles)
+
+    async def _listen_for_silence(self, turn: Turn, timing: _Timing) -> None:
+        item = await self._next(turn, timing.silence)
+        if item is None:
+            self._end(turn, ok=True)
+            return
+        # Keep listening briefly so the failure shows everything the bot said.
+        while await self._next(turn, timing.settle) is not None:
+            pass
+        self._fail(turn, f"expected silence for {timing.silence:g}s, but the bot replied")
+
+    async def _wait_collecting(self, turn: Turn, seconds: float) -> None:
+        """`wait:` sleeps, but replies that arrive meanwhile are still recorded (and checked)."""
+        if self._transport is None or not self._transport.streaming:
+            await asyncio.sleep(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            await self._next(turn, remaining)
+
+    # -- outcome -----------------------------------------------------------------------------------------------
+
+    def _settle_result(self, turn: Turn, result: TurnResult, first_reply: int) -> None:
+        if not result.ok:
+            failure = result.failures[0] if result.failures else None
+            span = turn.span
+            mismatches: tuple[object, ...] = ()
+            if failure is not None:
+                mismatches = tuple(failure.mismatches)
+                span = failure.entry.span_of(failure.mismatches[0]) if failure.mismatches else failure.entry.span
+            reason = _failure_reason(result)
+            self._fail(turn, reason, span=span, mismatches=mismatches, detail=result.describe_failure())
+        if result.extras and result.extra_mode is ExtraMode.WARN:
+            self.transcript.add(
+                Noted(
+                    turn=turn.index,
+                    text=f"warning: {len(result.extras)} reply bubble(s) matched no expectation",
+                    at=time.monotonic(),
+                )
+            )
+        for name, value in result.captures.items():
+            self.variables[name] = value
+            self.transcript.add(Noted(turn=turn.index, text=f"captured {name} = {value!r}", at=time.monotonic()))
+        self._end(turn, ok=True)
+
+    def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
+        if isinstance(exc.instance, dict):
+            self.transcript.add(Noted(turn=turn.index, text="invalid frame received", at=time.monotonic()))
+
+    def _end(self, turn: Turn, *, ok: bool) -> None:
+        self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=time.monotonic()))
+
+    def _fail(
+        self,
+        turn: Turn,
+        reason: str,
+        *,
+        span: object = None,
+        mismatches: tuple[object, ...] = (),
+        detail: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        from pytest_flowai.errors import Span
+
+        self.transcript.failed_turn = turn.index
+        self._end(turn, ok=False)
+        raise TurnFailed(
+            reason,
+            turn=turn.index,
+            span=span if isinstance(span, Span) else turn.span,
+            mismatches=mismatches,
+            transcript=self.transcript,
+            detail=detail if hint is None else f"hint: {hint}",
+        )
+
+
+def _failure_reason(result: TurnResult) -> str:
+    if result.failures:
+        unmet = len(result.failures)
+        return f"{unmet} expectation(s) not met" if unmet > 1 else "expectation not met"
+    return f"{len(result.extras)} unexpected reply bubble(s) (extra: fail)"
+
+
+def _undefined_hint(name: str) -> str:
+    if name.startswith("env."):
+        return f"set the environment variable {name[4:]} before running pytest"
+    return "it is set by `vars`, or by a `save` or regex group of an earlier turn that did not match"
+
+
+def describe_outgoing(message: Outgoing) -> str:
+    """One line for the transcript: `say 'hello'`, `event ORDER_SHIPPED {orderId: 42}`."""
+    if message.kind is OutgoingKind.TEXT:
+        return f"say {message.speech!r}"
+    if message.kind is OutgoingKind.EVENT:
+        params = ", ".join(f"{k}: {_first_value(v)}" for k, v in message.params.items())
+        return f"event {message.event_name}" + (f" {{{params}}}" if params else "")
+    if message.kind is OutgoingKind.LOCATION:
+        title = f" ({message.title})" if message.title else ""
+        return f"location {message.lat},{message.long}{title}"
+    return f"media {message.media_type} {message.url}"
+
+
+def _first_value(value: JSON) -> JSON:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0].get("value")
+    return value
+
+
+def _text(value: JSON) -> str:
+    return value if isinstance(value, str) else "" if value is None else _scalar_text(value)
+
+
+def _optional_text(value: JSON) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _as_object(value: JSON) -> JSONObject:
+    return value if isinstance(value, dict) else {}
+
+
+async def run(
+    conversation: Conversation,
+    settings: RunSettings,
+    *,
+    thread_id: str,
+    transcript: Transcript,
+    open_transport: OpenTransport,
+) -> Transcript:
+    """Run every turn of `conversation`; raises `TurnFailed` (bot) or `TransportError` (network)."""
+    runner = ConversationRunner(
+        conversation, settings, thread_id=thread_id, transcript=transcript, open_transport=open_transport
+    )
+    return await runner.run()

@@ -1,0 +1,94 @@
+"""The pytest collection nodes: a spec file (`FlowFile`) and one conversation in it (`FlowItem`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_flowai import report
+from pytest_flowai.conversation import Transcript
+from pytest_flowai.errors import FlowaiError, SpecError, TransportError, TurnFailed
+from pytest_flowai.session import FlowaiSession
+from pytest_flowai.spec import load_spec
+from pytest_flowai.spec.model import Conversation
+
+SESSION = pytest.StashKey[FlowaiSession]()
+TRANSCRIPT = pytest.StashKey[Transcript]()
+
+
+class FlowFile(pytest.File):
+    """A `test_*.flowai.yaml` file: one item per conversation (YAML document)."""
+
+    def collect(self) -> Iterator[FlowItem]:
+        try:
+            spec = load_spec(self.path)
+        except SpecError as err:
+            raise self.CollectError(str(err)) from err
+        for conversation in spec.conversations:
+            item = FlowItem.from_parent(self, name=conversation.name, conversation=conversation)
+            for mark in conversation.marks:
+                item.add_marker(_marker(mark, conversation, self))
+            yield item
+
+
+def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+    try:
+        return getattr(pytest.mark, name)  # type: ignore[no-any-return]
+    except AttributeError as err:
+        # --strict-markers: say which spec used the unregistered mark, not pytest's internals.
+        raise parent.CollectError(
+            f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n"
+            f"  hint: add '{name}: <description>' to the `markers` ini option"
+        ) from err
+
+
+class FlowItem(pytest.Item):
+    """One conversation: runs its turns against the bot and fails with a readable transcript."""
+
+    def __init__(self, *, conversation: Conversation, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conversation = conversation
+
+    @property
+    def flowai(self) -> FlowaiSession:
+        return self.config.stash[SESSION]
+
+    def runtest(self) -> None:
+        session = self.flowai
+        transport = self.conversation.transport or session.options.transport
+        transcript = Transcript(
+            name=self.conversation.name, thread_id=session.next_thread_id(), transport=str(transport)
+        )
+        self.stash[TRANSCRIPT] = transcript
+        try:
+            session.run(self.conversation, transcript)
+        finally:
+            self._attach_transcript(transcript, session)
+
+    def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> None:
+        text = report.redact(report.render_transcript(transcript), session.secrets())
+        self.add_report_section("call", "flowai transcript", text)
+        # JUnit XML writes user properties for every test case, whatever junit_logging says.
+        self.user_properties.append(("flowai_transcript", text))
+        self.user_properties.append(("flowai_thread_id", transcript.thread_id))
+        self.user_properties.append(("flowai_transport", transcript.transport))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        exc = excinfo.value
+        if isinstance(exc, TurnFailed | TransportError | FlowaiError) and not isinstance(exc, SpecError):
+            transcript = self.stash.get(TRANSCRIPT, None)
+            text = report.render_failure(exc, self.conversation, transcript)
+            return report.redact(text, self.flowai.secrets())
+        if isinstance(exc, SpecError):
+            return str(exc)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.conversation.span.line - 1, f"{self.path.name}::{self.name}"

@@ -1,0 +1,245 @@
+"""Text a person reads: transcripts, failure reports, secret redaction, and the terminal summary section.
+
+The render functions are pure; only `FlowaiReporter` talks to pytest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.conversation import Noted, Received, Sent, Transcript, TurnEnded
+from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, display_path, quote
+from pytest_flowai.spec.model import Conversation, Turn
+
+REDACTED = "***"
+_EXCERPT_LINES = 12
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in `text`; the longest first, so a key containing another is fully hidden."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+# -- transcript -----------------------------------------------------------------------------------------------
+
+
+def render_transcript(transcript: Transcript) -> str:
+    """The whole conversation, turn by turn: `>` sent, `<` received, `!` notes; `>>` marks a failed turn."""
+    lines = [
+        f"conversation {transcript.name!r} over {transcript.transport}, thread {transcript.thread_id}",
+    ]
+    current: int | None = None
+    for event in transcript.events:
+        if event.turn != current and not isinstance(event, TurnEnded):
+            current = event.turn
+            marker = ">>" if event.turn == transcript.failed_turn else "  "
+            lines.append(f"{marker}turn {event.turn}")
+        elapsed = f"+{event.at - transcript.started:6.2f}s"
+        if isinstance(event, Sent):
+            lines.append(f"    {elapsed} > {event.text}")
+        elif isinstance(event, Received):
+            lines.extend(f"    {elapsed} < {line}" for line in describe_payload(event.payload))
+        elif isinstance(event, Noted):
+            lines.append(f"    {elapsed} ! {event.text}")
+        elif not event.ok:
+            lines.append(f"    {elapsed} x turn {event.turn} failed")
+    if len(lines) == 1:
+        lines.append("  (nothing was sent)")
+    return "\n".join(lines)
+
+
+def describe_payload(payload: JSONObject) -> list[str]:
+    """One line per response bubble of a reply payload, prefixed by the message's flow and step."""
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return ["(a reply with no messages)"]
+    lines: list[str] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            lines.append(f"(not a message: {quote(message)})")
+            continue
+        where = _where(message)
+        responses = message.get("responses")
+        if not isinstance(responses, list) or not responses:
+            lines.append(f"{where}(no responses)")
+            continue
+        lines.extend(f"{where}{describe_response(r)}" for r in responses)
+    return lines
+
+
+def _where(message: JSONObject) -> str:
+    flow, step = message.get("flow"), message.get("step")
+    flow_title = flow.get("title") if isinstance(flow, dict) else None
+    step_title = step.get("title") if isinstance(step, dict) else None
+    step_type = step.get("type") if isinstance(step, dict) else None
+    if flow_title is None and step_title is None:
+        return ""
+    kind = f" {step_type}" if step_type and step_type != "INTENT" else ""
+    return f"[{flow_title} / {step_title}{kind}] "
+
+
+def describe_response(response: JSON) -> str:
+    """A bubble in a few words: `text 'Hi!' | quick replies: Yes, No`."""
+    if not isinstance(response, dict):
+        return f"(not a response: {quote(response)})"
+    kind = response.get("type")
+    payload = response.get("payload")
+    body = payload if isinstance(payload, dict) else {}
+    delay = response.get("delay")
+    suffix = f" (delay {delay}ms)" if isinstance(delay, int | float) and delay else ""
+    parts: list[str]
+    if kind == "text":
+        parts = [f"text {quote(body.get('text'), 120)}"]
+        labels = _labels(body.get("quickReplies"))
+        if labels:
+            parts.append(f"quick replies: {labels}")
+    elif kind in ("image", "video", "audio", "file"):
+        parts = [f"{kind} {quote(body.get('title'), 60)} {body.get('url')}"]
+    elif kind == "card":
+        parts = [f"card {quote(body.get('title'), 60)}"]
+        if body.get("subtitle"):
+            parts.append(f"subtitle {quote(body.get('subtitle'), 60)}")
+        labels = _labels(body.get("buttons"))
+        if labels:
+            parts.append(f"buttons: {labels}")
+    elif kind == "buttons":
+        parts = [f"buttons {quote(body.get('title'), 60)}: {_labels(body.get('buttons'))}"]
+    elif kind == "carousel":
+        cards = body.get("cards")
+        titles = [c.get("title") for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
+        parts = [f"carousel of {len(titles)}: {', '.join(str(t) for t in titles)}"]
+    elif kind == "list":
+        items = body.get("items")
+        titles = [i.get("title") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        parts = [f"list of {len(titles)}: {', '.join(str(t) for t in titles)}"]
+    elif kind == "location":
+        parts = [f"location {quote(body.get('title'), 60)} ({body.get('lat')}, {body.get('long')})"]
+    else:
+        parts = [f"{kind} {_compact(payload)}"]
+    return " | ".join(parts) + suffix
+
+
+def _labels(items: JSON) -> str:
+    if not isinstance(items, list):
+        return ""
+    return ", ".join(str(i.get("label")) if isinstance(i, dict) else quote(i) for i in items)
+
+
+def _compact(value: JSON, limit: int = 100) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
+
+
+# -- failures -------------------------------------------------------------------------------------------------
+
+
+def render_failure(exc: FlowaiError, conversation: Conversation, transcript: Transcript | None) -> str:
+    """The failure report: where, the spec's lines, what was expected and what came, then the transcript."""
+    lines: list[str] = []
+    turn = _turn(conversation, getattr(exc, "turn", None))
+    if isinstance(exc, TurnFailed):
+        span = exc.span or (turn.span if turn else conversation.span)
+        lines.append(f"{span}: {_turn_label(turn, conversation)} failed: {exc.reason}")
+        if turn is not None:
+            lines.extend(source_excerpt(turn, span))
+        if exc.detail:
+            lines.extend(exc.detail.splitlines())
+        elif exc.mismatches:
+            lines.extend(f"  {m}" for m in exc.mismatches)
+    elif isinstance(exc, TransportError):
+        span = turn.span if turn else conversation.span
+        lines.append(f"{span}: {_turn_label(turn, conversation)} failed: transport error: {exc}")
+        if turn is not None:
+            lines.extend(source_excerpt(turn, span))
+    else:
+        lines.append(f"{conversation.span}: conversation {conversation.name!r} failed: {exc}")
+    if transcript is not None:
+        lines.append("")
+        lines.append(render_transcript(transcript))
+    return "\n".join(lines)
+
+
+def _turn(conversation: Conversation, index: int | None) -> Turn | None:
+    if index is None:
+        return None
+    for turn in conversation.turns:
+        if turn.index == index:
+            return turn
+    return None
+
+
+def _turn_label(turn: Turn | None, conversation: Conversation) -> str:
+    if turn is None:
+        return f"conversation {conversation.name!r}"
+    return f"turn {turn.index} of {conversation.name!r}"
+
+
+def source_excerpt(turn: Turn, focus: Span) -> list[str]:
+    """The turn's lines from the spec file, numbered, with `>` on the line that failed."""
+    try:
+        text = Path(turn.span.path).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    source = text.splitlines()
+    first = turn.span.line
+    last = min(max(turn.end_line, first), len(source), first + _EXCERPT_LINES - 1)
+    width = len(str(last))
+    out = []
+    for number in range(first, last + 1):
+        mark = ">" if number == focus.line else " "
+        out.append(f"{mark} {number:>{width}} | {source[number - 1]}")
+    if turn.end_line > last:
+        out.append(f"  {'':>{width}} | … ({turn.end_line - last} more lines)")
+    return out
+
+
+# -- terminal -------------------------------------------------------------------------------------------------
+
+
+class FlowaiReporter:
+    """Prints the transcripts of passing conversations under -v, and the target in the header."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.passed: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.passed:
+            return
+        for key, text in report.user_properties:
+            if key == "flowai_transcript" and isinstance(text, str):
+                self.passed.append((report.nodeid, text))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.config.get_verbosity() < 1 or not self.passed:
+            return
+        terminalreporter.section("flowai transcripts (passed)")
+        for nodeid, text in self.passed:
+            terminalreporter.write_line(f"{nodeid}")
+            for line in text.splitlines():
+                terminalreporter.write_line(f"  {line}")
+
+
+def header_lines(target: str, transport: str, spec_globs: Sequence[str]) -> list[str]:
+    """The report header: where specs are sent and how."""
+    return [f"flowai: target {target}, transport {transport}, specs {' '.join(spec_globs)}"]
+
+
+__all__ = [
+    "FlowaiReporter",
+    "describe_payload",
+    "describe_response",
+    "display_path",
+    "header_lines",
+    "redact",
+    "render_failure",
+    "render_transcript",
+    "source_excerpt",
+]
