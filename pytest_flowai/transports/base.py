@@ -1,0 +1,205 @@
+"""The transport interface: what the user sends (`Outgoing`), what comes back (`Incoming`, `Notice`), the
+`Transport` protocol and `open_transport`. Knows nothing of specs; imports only errors and _json of ours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
+
+from pytest_flowai.errors import TransportError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pytest_flowai._json import JSONObject
+
+_REDACTED = "***"
+
+# What Flow.ai's web-chat SDK sends when the application sets no originator (PROTOCOL-NOTES.md).
+DEFAULT_ORIGINATOR_NAME = "pytest-flowai"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` blanked out, so a key that a server echoes never reaches a user."""
+    if not secret:
+        return text
+    return text.replace(secret, _REDACTED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportConfig:
+    """Where and who to connect as. ``url`` is the base URL ("https://api.flow.ai", "http://127.0.0.1:PORT")."""
+
+    url: str
+    client_id: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connect_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise TransportError(f"the Flow.ai URL must start with http:// or https://, got {self.url!r}")
+        if self.connect_timeout <= 0:
+            raise TransportError(f"connect_timeout must be positive, got {self.connect_timeout!r}")
+        # A trailing slash would double up in every path we build.
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+    def __repr__(self) -> str:
+        key = _REDACTED if self.api_key else None
+        return (
+            f"TransportConfig(url={self.url!r}, client_id={self.client_id!r}, api_key={key!r}, "
+            f"session_id={self.session_id!r}, connect_timeout={self.connect_timeout!r})"
+        )
+
+
+class OutgoingKind(StrEnum):
+    """What a user message carries."""
+
+    TEXT = "text"
+    EVENT = "event"
+    LOCATION = "location"
+    MEDIA = "media"
+
+
+# The fields each kind needs; checked when an Outgoing is built, so an incomplete one cannot exist.
+_REQUIRED: dict[OutgoingKind, tuple[str, ...]] = {
+    OutgoingKind.TEXT: ("speech",),
+    OutgoingKind.EVENT: ("event_name",),
+    OutgoingKind.LOCATION: ("lat", "long"),
+    OutgoingKind.MEDIA: ("media_type", "url"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outgoing:
+    """One message from the user. ``params`` are in wire form (``{"name": [{"value": "x"}]}``)."""
+
+    kind: OutgoingKind
+    thread_id: str
+    speech: str | None = None
+    event_name: str | None = None
+    params: JSONObject = field(default_factory=dict)
+    lat: str | None = None
+    long: str | None = None
+    title: str | None = None
+    media_type: str | None = None
+    url: str | None = None
+    mime_type: str | None = None
+    originator: JSONObject = field(default_factory=dict)
+    metadata: JSONObject = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A missing field here is a bug of the caller (the runner), not of a spec: plain ValueError.
+        missing = [name for name in _REQUIRED[self.kind] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"an Outgoing of kind {self.kind.value!r} needs {', '.join(missing)}")
+        if not self.thread_id:
+            raise ValueError("an Outgoing needs a non-empty thread_id")
+
+    def wire_originator(self) -> JSONObject:
+        """The originator to send: the given one, or an anonymous external user as the SDK sends."""
+        if self.originator:
+            return dict(self.originator)
+        return {"name": DEFAULT_ORIGINATOR_NAME, "role": "external", "profile": {}}
+
+    def wire_metadata(self) -> JSONObject:
+        """The metadata to send, with ``params`` merged over ``metadata.params`` (the message's own win)."""
+        metadata = dict(self.metadata)
+        if self.params:
+            given = metadata.get("params")
+            merged: JSONObject = dict(given) if isinstance(given, dict) else {}
+            merged.update(self.params)
+            metadata["params"] = merged
+        return metadata
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incoming:
+    """One reply payload ``{threadId, messages, originator}`` (schema-valid) and its ``time.monotonic()``."""
+
+    payload: JSONObject
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """A transport event the user should see in the transcript, e.g. a reconnect."""
+
+    text: str
+    at: float
+
+
+# Timeouts are arguments here (ruff's ASYNC109 is silenced on purpose): the runner owns each turn's deadline
+# and passes what is left of it.
+class Transport(Protocol):
+    """Moves user messages out and reply payloads in; used as ``async with``.
+
+    ``streaming``: True when replies arrive over time (socket); False when the answer to ``send`` is the
+    whole reply (sync REST), so the runner must not wait for more.
+    """
+
+    name: str
+    streaming: bool
+
+    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
+        """Send one message; returns once the server has accepted it. Raises ``TransportError``."""
+        ...
+
+    async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
+        """The next reply or notice, or ``None`` when nothing arrived within ``timeout`` seconds."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connection; safe to call twice."""
+        ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+TRANSPORT_KINDS = ("socket", "rest")
+
+
+async def open_transport(
+    kind: str, config: TransportConfig, *, http: httpx.AsyncClient | None = None
+) -> Transport:
+    """Open a connected transport of ``kind`` ("socket" | "rest").
+
+    ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
+    """
+    # Imported here: ws and rest import this module.
+    if kind == "socket":
+        from pytest_flowai.transports.ws import SocketTransport
+
+        return await SocketTransport.open(config, http=http)
+    if kind == "rest":
+        from pytest_flowai.transports.rest import RestTransport
+
+        return await RestTransport.open(config, http=http)
+    known = ", ".join(map(repr, TRANSPORT_KINDS))
+    raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
+
+
+__all__ = [
+    "TRANSPORT_KINDS",
+    "Incoming",
+    "Notice",
+    "Outgoing",
+    "OutgoingKind",
+    "Transport",
+    "TransportConfig",
+    "open_transport",
+    "redact",
+]

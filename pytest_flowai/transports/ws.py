@@ -1,0 +1,401 @@
+"""The Web socket transport: ``socket.info``, one WebSocket per conversation, ``message.send`` with a
+delivered echo per ``traceId``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from pytest_flowai.errors import FlowaiError, SchemaViolation, TransportError, quote
+from pytest_flowai.transports.base import (
+    Incoming,
+    Notice,
+    Outgoing,
+    OutgoingKind,
+    Transport,
+    TransportConfig,
+)
+from pytest_flowai.transports.rest import _cause, check_schema, new_http_client, request
+
+if TYPE_CHECKING:
+    from pytest_flowai._json import JSON, JSONObject
+
+PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
+MAX_FRAME = 2**20  # the SDK accepts frames up to 1 MiB
+EVENT_SPEECH = "event attachment"  # the speech the SDK sends with an event and no text
+_CLOSE_TIMEOUT = 2.0
+_PING_FRAME = json.dumps({"type": "ping"})
+# socket.info answers that are final for a client id (no retry), as the SDK treats them.
+_REFUSED = (400, 401, 402, 403)
+# Aliases the SDK accepts for the two frames that matter.
+_RECEIVED = ("message.received", "activities.created")
+_DELIVERED = ("message.delivered", "activities.delivered")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Dropped:
+    """The connection of ``generation`` closed without us asking."""
+
+    generation: int
+    code: int
+    reason: str
+
+    def describe(self) -> str:
+        return f"code {self.code}: {self.reason}" if self.reason else f"code {self.code}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Failed:
+    """A bad frame (an error frame, not JSON, off-schema), raised by the next ``receive``."""
+
+    error: FlowaiError
+
+
+def _check_sendable(message: Outgoing) -> None:
+    if message.kind not in (OutgoingKind.TEXT, OutgoingKind.EVENT):
+        raise TransportError(
+            f"the Web socket API cannot send a {message.kind.value} message (it carries text and events "
+            "only); use the REST transport"
+        )
+
+
+def send_frame(message: Outgoing, *, trace_id: int, nonce: str | None = None) -> JSONObject:
+    """The ``message.send`` frame for a text or event ``message``, shaped as the SDK sends it."""
+    _check_sendable(message)
+    payload: JSONObject = {"threadId": message.thread_id, "traceId": trace_id}
+    if message.kind is OutgoingKind.EVENT:
+        payload["speech"] = EVENT_SPEECH
+        payload["attachment"] = {"type": "event", "payload": {"name": message.event_name}}
+    else:
+        payload["speech"] = message.speech
+    payload["originator"] = message.wire_originator()
+    payload["metadata"] = message.wire_metadata()
+    if nonce is not None:
+        payload["nonce"] = nonce
+    return {"type": "message.send", "payload": payload}
+
+
+def _shown(endpoint: str) -> str:
+    """The endpoint without its query: a single-use token may live there."""
+    parts = urllib.parse.urlsplit(endpoint)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class SocketTransport(Transport):
+    """One WebSocket connection to Flow.ai; replies arrive over time and are queued for ``receive``."""
+
+    name = "socket"
+    streaming = True
+
+    def __init__(
+        self,
+        config: TransportConfig,
+        *,
+        http: httpx.AsyncClient | None = None,
+        ping_interval: float = PING_INTERVAL,
+    ) -> None:
+        if not config.client_id:
+            raise TransportError("the Web socket API needs a client id; none is configured", url=config.url)
+        self._config = config
+        self._client_id = config.client_id
+        self._owns_http = http is None
+        self._http = http if http is not None else new_http_client()
+        self._ping_interval = ping_interval
+        self._queue: asyncio.Queue[Incoming | Notice | _Dropped | _Failed] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
+        self._trace_ids = itertools.count(1)
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pinger: asyncio.Task[None] | None = None
+        self._generation = 0
+        self._drop: _Dropped | None = None
+        self._reconnected = False
+        self._closing = False
+        self._secret: str | None = None
+        self._recover_lock = asyncio.Lock()
+        self.pongs_received = 0
+
+    @classmethod
+    async def open(
+        cls,
+        config: TransportConfig,
+        *,
+        http: httpx.AsyncClient | None = None,
+        ping_interval: float = PING_INTERVAL,
+    ) -> SocketTransport:
+        """A connected transport (``socket.info`` asked, WebSocket open). Raises ``TransportError``."""
+        transport = cls(config, http=http, ping_interval=ping_interval)
+        try:
+            await transport._connect()
+        except BaseException:
+            await transport.aclose()
+            raise
+        return transport
+
+    def __repr__(self) -> str:
+        return f"SocketTransport(url={self._config.url!r}, client_id={self._client_id!r})"
+
+    # -- connecting ---------------------------------------------------------------------------------
+
+    async def _endpoint(self) -> str:
+        """Ask ``socket.info`` for a single-use WebSocket endpoint."""
+        # Identity both as query parameters (the documents) and headers (the current SDK).
+        headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._config.session_id}
+        if self._secret is not None:
+            headers["x-flowai-secret"] = self._secret
+        answer = await request(
+            self._http,
+            "GET",
+            f"{self._config.url}/socket.info",
+            timeout=self._config.connect_timeout,
+            params={"clientId": self._client_id, "sessionId": self._config.session_id},
+            headers=headers,
+        )
+        if answer.status in _REFUSED:
+            raise TransportError(
+                f"the server refused client id {self._client_id!r} "
+                f"(HTTP {answer.status}: {answer.server_message()})",
+                url=answer.url,
+            )
+        if not 200 <= answer.status < 300:
+            raise TransportError(
+                f"socket.info: HTTP {answer.status}: {answer.server_message()}", url=answer.url
+            )
+        body = answer.json_body("socket.info")
+        check_schema(body, "socket.info")
+        if not isinstance(body, dict) or body.get("status") != "ok":
+            raise TransportError(
+                f"socket.info did not answer status 'ok': {answer.excerpt()}", url=answer.url
+            )
+        secret = body.get("secret")
+        if isinstance(secret, str):
+            self._secret = secret
+        payload = body.get("payload")
+        endpoint = payload.get("endpoint") if isinstance(payload, dict) else None
+        if not isinstance(endpoint, str):
+            raise TransportError(f"socket.info gave no endpoint: {answer.excerpt()}", url=answer.url)
+        return endpoint
+
+    async def _connect(self) -> None:
+        endpoint = await self._endpoint()
+        try:
+            ws = await connect(
+                endpoint,
+                compression=None,
+                max_size=MAX_FRAME,
+                open_timeout=self._config.connect_timeout,
+                # Keep-alive is the protocol's own {"type": "ping"} frame, as the SDK does it.
+                ping_interval=None,
+                close_timeout=_CLOSE_TIMEOUT,
+            )
+        except InvalidStatus as exc:
+            raise TransportError(
+                f"the WebSocket handshake was refused: HTTP {exc.response.status_code}", url=_shown(endpoint)
+            ) from exc
+        except TimeoutError as exc:
+            raise TransportError(
+                f"the WebSocket did not open within {self._config.connect_timeout:g}s", url=_shown(endpoint)
+            ) from exc
+        except (WebSocketException, OSError) as exc:
+            raise TransportError(f"cannot open the WebSocket: {_cause(exc)}", url=_shown(endpoint)) from exc
+        self._generation += 1
+        self._ws = ws
+        self._drop = None
+        self._reader = asyncio.create_task(self._read(ws, self._generation))
+        self._pinger = asyncio.create_task(self._ping(ws))
+
+    async def _recover(self, drop: _Dropped) -> Notice | None:
+        """Reconnect once after ``drop``; a second drop is final. ``None`` when already recovered."""
+        async with self._recover_lock:
+            if drop.generation != self._generation:
+                return None
+            if self._reconnected:
+                raise TransportError(
+                    f"the connection dropped again ({drop.describe()}); not reconnecting a second time",
+                    url=self._config.url,
+                )
+            self._reconnected = True
+            await self._stop_tasks()
+            await self._connect()
+            return Notice(text=f"connection dropped ({drop.describe()}); reconnected", at=time.monotonic())
+
+    # -- the two background tasks -------------------------------------------------------------------
+
+    async def _read(self, ws: ClientConnection, generation: int) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for data in ws:
+                self._handle(data)
+        if self._closing or generation != self._generation:
+            return
+        drop = _Dropped(generation=generation, code=ws.close_code or 1006, reason=ws.close_reason or "")
+        self._drop = drop
+        for future in self._pending.values():
+            if not future.done():
+                future.set_result(drop)
+        self._queue.put_nowait(drop)
+
+    async def _ping(self, ws: ClientConnection) -> None:
+        while True:
+            await asyncio.sleep(self._ping_interval)
+            try:
+                await ws.send(_PING_FRAME)
+            except ConnectionClosed:
+                return  # the reader reports the drop
+
+    def _handle(self, data: str | bytes) -> None:
+        at = time.monotonic()
+        text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+        try:
+            frame: JSON = json.loads(text)
+        except ValueError as exc:
+            error = TransportError(f"the server sent a frame that is not JSON: {quote(text)}")
+            error.__cause__ = exc
+            self._fail(error)
+            return
+        try:
+            check_schema(frame, "server-frame")
+        except SchemaViolation as exc:
+            self._fail(exc)
+            return
+        if not isinstance(frame, dict):
+            return  # unreachable: the schema requires an object
+        kind = frame.get("type")
+        payload = frame.get("payload")
+        if kind in _RECEIVED and isinstance(payload, dict):
+            self._queue.put_nowait(Incoming(payload=payload, at=at))
+        elif kind in _DELIVERED and isinstance(payload, dict):
+            trace_id = payload.get("traceId")
+            future = self._pending.get(trace_id) if isinstance(trace_id, int) else None
+            if future is not None and not future.done():
+                future.set_result(None)
+        elif kind == "error":
+            self._fail(TransportError(f"the server sent an error: {frame.get('message')}"))
+        elif kind == "pong":
+            self.pongs_received += 1  # nothing to answer
+        elif kind == "secret.generated" and isinstance(payload, dict):
+            secret = payload.get("secret")
+            if isinstance(secret, str):
+                self._secret = secret
+        # agent.typing, interruption.occurred: nothing a test waits for.
+
+    def _fail(self, error: FlowaiError) -> None:
+        """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
+        waiting = [future for future in self._pending.values() if not future.done()]
+        for future in waiting:
+            future.set_exception(error)
+        if not waiting:
+            self._queue.put_nowait(_Failed(error=error))
+
+    # -- the Transport interface --------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise TransportError("the socket transport is closed", url=self._config.url)
+
+    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
+        """Send a text or an event and wait for its ``message.delivered``; resend once after a reconnect."""
+        self._check_open()
+        _check_sendable(message)
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._drop is not None:
+                notice = await self._recover(self._drop)
+                if notice is not None:
+                    self._queue.put_nowait(notice)
+            ws = self._ws
+            if ws is None:
+                raise TransportError("the socket transport is not connected", url=self._config.url)
+            trace_id = next(self._trace_ids)
+            text = json.dumps(send_frame(message, trace_id=trace_id, nonce=self._secret))
+            future: asyncio.Future[_Dropped | None] = loop.create_future()
+            self._pending[trace_id] = future
+            try:
+                async with asyncio.timeout(timeout):
+                    try:
+                        await ws.send(text)
+                    except ConnectionClosed:
+                        await self._reader_finished()
+                        continue
+                    outcome = await future
+            except TimeoutError as exc:
+                raise TransportError(
+                    f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
+                ) from exc
+            finally:
+                self._pending.pop(trace_id, None)
+                if future.done() and not future.cancelled():
+                    future.exception()  # mark a failure as seen; it was raised above if it mattered
+            if outcome is None:
+                return
+            # Dropped before the delivered echo: the server may never have seen it; reconnect and resend.
+
+    async def _reader_finished(self) -> None:
+        """Let the reader record a close that ``send`` noticed first."""
+        reader = self._reader
+        if reader is not None:
+            await asyncio.wait({reader}, timeout=_CLOSE_TIMEOUT)
+        if self._closing:
+            raise TransportError("the socket transport is closed", url=self._config.url)
+        if self._drop is None:
+            raise TransportError("the connection closed while sending", url=self._config.url)
+
+    async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
+        """The next reply or notice; ``None`` when nothing arrived within ``timeout``."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await self._queue.get()
+                except TimeoutError:
+                    return None
+            if isinstance(item, _Dropped):
+                notice = await self._recover(item)
+                if notice is not None:
+                    return notice
+                continue  # a drop that send already recovered from
+            if isinstance(item, _Failed):
+                raise item.error
+            return item
+
+    async def _stop_tasks(self) -> None:
+        """Close the current connection and end its reader and pinger."""
+        if self._ws is not None:
+            with contextlib.suppress(WebSocketException, OSError):
+                await self._ws.close()
+        tasks = [task for task in (self._pinger, self._reader) if task is not None]
+        self._pinger = self._reader = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            # A bug in a task surfaces here; cancellation is the expected end.
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def aclose(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        await self._stop_tasks()
+        for future in self._pending.values():
+            future.cancel()
+        if self._owns_http:
+            await self._http.aclose()
+
+
+__all__ = ["MAX_FRAME", "PING_INTERVAL", "SocketTransport", "send_frame"]
