@@ -1,0 +1,260 @@
+"""Loads the protocol JSON Schemas shipped in this package and turns jsonschema errors into plain violations.
+Imports only jsonschema, referencing and our leaf modules (no pytest, no network, no emulator).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.errors import SchemaViolation, Violation, quote
+
+BASE_URI = "https://pytest-flowai.dev/schemas/"
+_SUFFIX = ".json"
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*\Z")
+
+PathPart = str | int
+# What referencing calls a schema document: a mapping (or a boolean schema).
+SchemaDocument = bool | Mapping[str, object]
+
+
+class UnknownSchemaError(KeyError):
+    """No schema has the given name; the message suggests the closest names."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        if close:
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        else:
+            hint = f"; known schemas: {', '.join(known)}"
+        self.name = name
+        self.message = f"unknown schema {name!r}{hint}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ would wrap the message in quotes.
+        return self.message
+
+
+@cache
+def _load_all() -> MappingProxyType[str, JSONObject]:
+    """Every schema file of this package, read once, by name (the file stem)."""
+    folder = resources.files(__package__ or "pytest_flowai.schemas")
+    loaded: dict[str, JSONObject] = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(_SUFFIX) and entry.is_file():
+            loaded[entry.name[: -len(_SUFFIX)]] = json.loads(entry.read_text(encoding="utf-8"))
+    return MappingProxyType(dict(sorted(loaded.items())))
+
+
+@cache
+def _registry() -> Registry[SchemaDocument]:
+    """All schemas under the URI their file name gives them, so relative ``$ref``s resolve offline."""
+    resources_by_uri = [
+        (f"{BASE_URI}{name}{_SUFFIX}", Resource[SchemaDocument].from_contents(schema, DRAFT202012))
+        for name, schema in _load_all().items()
+    ]
+    return Registry[SchemaDocument]().with_resources(resources_by_uri).crawl()
+
+
+def names() -> list[str]:
+    """The names of every shipped schema, sorted."""
+    return list(_load_all())
+
+
+def _resolve(name: str) -> str:
+    schemas = _load_all()
+    if name in schemas:
+        return name
+    if name.endswith(_SUFFIX) and name[: -len(_SUFFIX)] in schemas:
+        return name[: -len(_SUFFIX)]
+    raise UnknownSchemaError(name, list(schemas))
+
+
+def raw(name: str) -> JSONObject:
+    """A copy of the schema document called ``name`` (``.json`` suffix optional).
+
+    Raises:
+        UnknownSchemaError (a KeyError): no schema has that name.
+    """
+    return copy.deepcopy(_load_all()[_resolve(name)])
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = _load_all()[name]
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def format_path(parts: Iterable[PathPart]) -> str:
+    """``payload.messages[0].title`` from ``["payload", "messages", 0, "title"]``; odd keys are quoted."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
+
+
+def violations(obj: JSON, name: str) -> list[Violation]:
+    """Every place where ``obj`` breaks schema ``name``, sorted by path; empty when it is valid.
+
+    Raises:
+        UnknownSchemaError (a KeyError): no schema has that name.
+    """
+    validator = _validator(_resolve(name))
+    found: dict[tuple[tuple[PathPart, ...], str], None] = {}
+    for error in validator.iter_errors(obj):
+        for path, message in _explain(error):
+            found[(path, message)] = None
+    ordered = sorted(found, key=lambda item: (_sort_key(item[0]), item[1]))
+    return [Violation(format_path(path), message) for path, message in ordered]
+
+
+def validate(obj: JSON, name: str) -> None:
+    """Check ``obj`` against schema ``name``.
+
+    Raises:
+        SchemaViolation: carrying every violation and the instance.
+        UnknownSchemaError (a KeyError): no schema has that name.
+    """
+    problems = violations(obj, name)
+    if problems:
+        raise SchemaViolation(_resolve(name), problems, obj)
+
+
+def _sort_key(path: tuple[PathPart, ...]) -> tuple[tuple[int, int, str], ...]:
+    # Indexes sort as numbers (messages[2] before messages[10]); keys sort as text.
+    return tuple((0, part, "") if isinstance(part, int) else (1, 0, part) for part in path)
+
+
+def _path_of(error: ValidationError) -> tuple[PathPart, ...]:
+    return tuple(cast("Iterable[PathPart]", error.absolute_path))
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    """(path, message) pairs for one jsonschema error: required and extra keys at their own path."""
+    path = _path_of(error)
+    keyword = error.validator
+    instance = error.instance
+    if keyword == "required" and isinstance(instance, dict):
+        # jsonschema reports a missing property at its parent; we report it where it is missing.
+        for prop in cast("list[str]", error.validator_value):
+            if prop not in instance:
+                yield (*path, prop), "required"
+    elif keyword == "additionalProperties" and error.validator_value is False and isinstance(instance, dict):
+        for prop in _extra_properties(instance, error.schema):
+            yield (*path, prop), f"unexpected property {prop!r}"
+    elif keyword in ("anyOf", "oneOf") and error.context:
+        yield from _explain_alternatives(error, path)
+    else:
+        yield path, _message(error)
+
+
+def _extra_properties(instance: dict[str, object], schema: object) -> list[str]:
+    declared = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    patterns = schema.get("patternProperties", {}) if isinstance(schema, dict) else {}
+    return [
+        key
+        for key in instance
+        if key not in declared and not any(re.search(pattern, key) for pattern in patterns)
+    ]
+
+
+def _explain_alternatives(
+    error: ValidationError, path: tuple[PathPart, ...]
+) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    """anyOf / oneOf: name the missing keys, or explain the branch the instance came closest to."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(cast("int", sub.relative_schema_path[0]), []).append(sub)
+    failures = [sub for subs in branches.values() for sub in subs]
+    if all(sub.validator == "required" and _path_of(sub) == path for sub in failures):
+        options = [prop for sub in failures for prop in _missing(sub)]
+        yield path, f"requires one of {', '.join(repr(p) for p in dict.fromkeys(options))}"
+        return
+
+    def closeness(index: int) -> tuple[bool, int, int, int]:
+        subs = branches[index]
+        wrong_type = any(sub.validator == "type" and _path_of(sub) == path for sub in subs)
+        depth = min(len(_path_of(sub)) for sub in subs)
+        return wrong_type, -depth, len(subs), index
+
+    for sub in branches[min(branches, key=closeness)]:
+        yield from _explain(sub)
+
+
+def _missing(error: ValidationError) -> list[str]:
+    instance = error.instance
+    props = cast("list[str]", error.validator_value)
+    return [p for p in props if isinstance(instance, dict) and p not in instance]
+
+
+_JSON_TYPE_NAMES: dict[type, str] = {dict: "an object", list: "an array"}
+
+
+def show(value: object) -> str:
+    """A value as a message quotes it: JSON words for null and booleans, a kind for containers."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    for kind, label in _JSON_TYPE_NAMES.items():
+        if isinstance(value, kind):
+            return label
+    return quote(value)
+
+
+def _plural(count: object, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _message(error: ValidationError) -> str:
+    """A short plain sentence for one failed keyword; jsonschema's own text for keywords we do not use."""
+    keyword = error.validator
+    expected = error.validator_value
+    instance = error.instance
+    if keyword == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return f"expected {' or '.join(str(t) for t in types)}, got {show(instance)}"
+    if keyword == "enum" and isinstance(expected, list):
+        return f"must be one of [{', '.join(show(v) for v in expected)}], got {show(instance)}"
+    if keyword == "const":
+        return f"must be {show(expected)}, got {show(instance)}"
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if keyword in bounds:
+        return f"must be {bounds[str(keyword)]} {expected}, got {show(instance)}"
+    if keyword in ("minLength", "minItems", "minProperties") and expected == 1:
+        return "must not be empty"
+    sized = isinstance(instance, str | list | dict)
+    if keyword in ("minLength", "maxLength") and sized:
+        limit = "at least" if keyword == "minLength" else "at most"
+        return f"must be {limit} {_plural(expected, 'character')} long, got {len(cast('str', instance))}"
+    if keyword in ("minItems", "maxItems") and sized:
+        limit = "at least" if keyword == "minItems" else "at most"
+        return f"must have {limit} {_plural(expected, 'item')}, got {len(cast('list[object]', instance))}"
+    if keyword == "pattern":
+        return f"must match {expected!r}, got {show(instance)}"
+    if keyword == "uniqueItems":
+        return "must not repeat items"
+    if keyword == "oneOf":
+        return "matches more than one of the allowed shapes"
+    if keyword in ("not", None):
+        return "is not allowed here"
+    return error.message
