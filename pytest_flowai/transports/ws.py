@@ -38,9 +38,6 @@ _CLOSE_TIMEOUT = 2.0
 _PING_FRAME = json.dumps({"type": "ping"})
 # socket.info answers that are final for a client id (no retry), as the SDK treats them.
 _REFUSED = (400, 401, 402, 403)
-# Aliases the SDK accepts for the two frames that matter.
-_RECEIVED = ("message.received", "activities.created")
-_DELIVERED = ("message.delivered", "activities.delivered")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,9 +269,9 @@ class SocketTransport(Transport):
             return  # unreachable: the schema requires an object
         kind = frame.get("type")
         payload = frame.get("payload")
-        if kind in _RECEIVED and isinstance(payload, dict):
+        if kind == "message.received" and isinstance(payload, dict):
             self._queue.put_nowait(Incoming(payload=payload, at=at))
-        elif kind in _DELIVERED and isinstance(payload, dict):
+        elif kind == "message.delivered" and isinstance(payload, dict):
             trace_id = payload.get("traceId")
             future = self._pending.get(trace_id) if isinstance(trace_id, int) else None
             if future is not None and not future.done():
