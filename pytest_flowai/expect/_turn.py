@@ -1,0 +1,147 @@
+"""Matching one turn: a sans-I/O matcher fed bubbles as they arrive, and the verdict it reaches.
+
+Pure: no I/O, clock or asyncio; the conversation runner pumps bubbles in and decides when to stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from pytest_flowai._json import JSON
+from pytest_flowai.errors import Span
+from pytest_flowai.expect._assign import assign_any_order, assign_in_order
+from pytest_flowai.expect._entry import Expectation
+from pytest_flowai.expect._values import Bubble, Mismatch
+from pytest_flowai.spec.model import ExtraMode
+
+_OUT_OF_ORDER = (
+    "it matches, but too early: entries match replies in order (set `unordered: true` to allow any order)"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryFailure:
+    """An entry no bubble was assigned to, with the closest unused bubble (or None) and how it differs."""
+
+    index: int
+    entry: Expectation
+    bubble: Bubble | None
+    mismatches: tuple[Mismatch, ...]
+    note: str = ""
+
+    @property
+    def span(self) -> Span:
+        """Where to point the author: the first failing key's line, else the entry's."""
+        return self.entry.span_of(self.mismatches[0]) if self.mismatches else self.entry.span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnResult:
+    """The verdict on a turn: which entry took which bubble, what is unmet or extra, what was captured."""
+
+    ok: bool
+    matches: tuple[tuple[int, int], ...]  # (entry index, bubble index)
+    failures: tuple[EntryFailure, ...]
+    extras: tuple[Bubble, ...]
+    extra_mode: ExtraMode
+    captures: Mapping[str, JSON] = field(default_factory=lambda: MappingProxyType({}))
+    received: tuple[Bubble, ...] = ()
+
+    def describe_failure(self) -> str:
+        """A few lines saying what was expected and what came closest; "" for a turn that passed."""
+        if self.ok:
+            return ""
+        lines: list[str] = []
+        if not self.received and self.failures:
+            lines.append("  no reply arrived")
+        for failure in self.failures:
+            lines.append(f"  expected: {failure.entry.describe()}")
+            if failure.bubble is None:
+                if self.received:
+                    lines.append("  closest: none (every reply was taken by another entry)")
+                continue
+            lines.append(f"  closest: {failure.bubble.number} ({failure.bubble.summary()})")
+            lines.extend(f"    {mismatch}" for mismatch in failure.mismatches)
+            if failure.note:
+                lines.append(f"    {failure.note}")
+        if self.extra_mode is ExtraMode.FAIL and self.extras:
+            lines.append(self.describe_extras())
+            lines.append(
+                "  hint: every reply must match an entry; set `extra: warn` or `extra: ignore` to allow more"
+            )
+        return "\n".join(lines)
+
+    def describe_extras(self) -> str:
+        """The bubbles no entry matched, one line each ("" when none)."""
+        return "\n".join(f"  unexpected: {bubble.number} ({bubble.summary()})" for bubble in self.extras)
+
+
+class TurnMatcher:
+    """Assigns a turn's entries to its bubbles as they arrive; sans-I/O, the runner feeds it and asks."""
+
+    def __init__(
+        self, entries: Sequence[Expectation], *, unordered: bool = False, extra: ExtraMode = ExtraMode.FAIL
+    ) -> None:
+        self.entries = tuple(entries)
+        self.unordered = unordered
+        self.extra = ExtraMode(extra)
+        self._bubbles: list[Bubble] = []
+        # _mismatches[j][i]: how bubble j differs from entry i; each pair is checked once, when j arrives.
+        self._mismatches: list[tuple[tuple[Mismatch, ...], ...]] = []
+
+    def feed(self, bubbles: Sequence[Bubble]) -> None:
+        """Take bubbles that just arrived, in arrival order."""
+        for bubble in bubbles:
+            self._bubbles.append(bubble)
+            self._mismatches.append(tuple(tuple(entry.check(bubble)) for entry in self.entries))
+
+    @property
+    def satisfied(self) -> bool:
+        """Every entry can be assigned a bubble now, extras aside (then the runner waits `settle`)."""
+        return len(self._assign()) == len(self.entries)
+
+    def _assign(self) -> dict[int, int]:
+        fits = [[not row[i] for row in self._mismatches] for i in range(len(self.entries))]
+        assign = assign_any_order if self.unordered else assign_in_order
+        return assign(fits, len(self._bubbles))
+
+    def result(self) -> TurnResult:
+        """The verdict on what arrived so far."""
+        assignment = self._assign()
+        used = set(assignment.values())
+        failures = tuple(self._failure(i, used) for i in range(len(self.entries)) if i not in assignment)
+        extras = tuple(bubble for j, bubble in enumerate(self._bubbles) if j not in used)
+        captures: dict[str, JSON] = {}
+        for i, j in sorted(assignment.items()):
+            captures.update(self.entries[i].captures(self._bubbles[j]))
+        return TurnResult(
+            ok=not failures and not (extras and self.extra is ExtraMode.FAIL),
+            matches=tuple((i, self._bubbles[j].index) for i, j in sorted(assignment.items())),
+            failures=failures,
+            extras=extras,
+            extra_mode=self.extra,
+            captures=MappingProxyType(captures),
+            received=tuple(self._bubbles),
+        )
+
+    def finish(self) -> TurnResult:
+        """The verdict when the turn ends (the name docs/ARCHITECTURE.md uses); same as ``result()``."""
+        return self.result()
+
+    def _failure(self, entry: int, used: set[int]) -> EntryFailure:
+        """The closest bubble no other entry took: fewest mismatches, the earliest among equals."""
+        free = [j for j in range(len(self._bubbles)) if j not in used]
+        if not free:
+            return EntryFailure(index=entry, entry=self.entries[entry], bubble=None, mismatches=())
+        closest = min(free, key=lambda j: (len(self._mismatches[j][entry]), j))
+        mismatches = self._mismatches[closest][entry]
+        return EntryFailure(
+            index=entry,
+            entry=self.entries[entry],
+            bubble=self._bubbles[closest],
+            mismatches=mismatches,
+            # A bubble that fits but was left unused can only mean the in-order rule kept it out.
+            note="" if mismatches else _OUT_OF_ORDER,
+        )
