@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import EmulatorError, Violation, display_path
+from pytest_flowai.errors import EmulatorError, display_path
 
 FLOW_FILE_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -264,33 +265,6 @@ def slug(title: str) -> str:
     return _SLUG_JUNK.sub("-", title.lower()).strip("-") or "untitled"
 
 
-def _flow_violations(flow: JSON) -> list[Violation]:
-    # TODO(schemas registry): switch to pytest_flowai.schemas.violations(flow, "flow") once it lands.
-    import jsonschema  # type: ignore[import-untyped]
-    import referencing
-
-    folder = Path(__file__).parent.parent / "schemas"
-    resources = []
-    for name in ("flow", "step"):
-        contents = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        resources.append((contents["$id"], referencing.Resource.from_contents(contents)))
-    registry: referencing.Registry[JSON] = referencing.Registry().with_resources(resources)
-    validator = jsonschema.Draft202012Validator(resources[0][1].contents, registry=registry)
-    found: list[Violation] = []
-    for error in validator.iter_errors(flow):
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        if error.validator == "required" and isinstance(error.validator_value, list):
-            missing = [
-                name
-                for name in error.validator_value
-                if isinstance(error.instance, dict) and name not in error.instance
-            ]
-            found.extend(Violation(_join(path, name), "required") for name in missing)
-        else:
-            found.append(Violation(path, error.message))
-    return list(dict.fromkeys(found))
-
-
 def _join(prefix: str, path: str) -> str:
     if not path:
         return prefix
@@ -346,7 +320,7 @@ class _BotBuilder:
             return
         for prefix, flow in self._split(data, source):
             where = _Where(source=source, prefix=prefix, lines=lines)
-            violations = _flow_violations(flow)
+            violations = schemas.violations(flow, "flow")
             if violations:
                 self._problems.extend(where(v.path, v.message) for v in violations)
             elif isinstance(flow, dict):
