@@ -1,0 +1,229 @@
+"""``flowai-validate``: check JSON or YAML files against the protocol schemas from the command line.
+Exit codes: 0 all valid, 1 some document breaks its schema, 2 bad usage or input that cannot be checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn, TextIO, cast
+
+import yaml
+
+from pytest_flowai._json import JSON
+from pytest_flowai.errors import Violation, display_path
+from pytest_flowai.schemas.infer import infer_name
+from pytest_flowai.schemas.validate import UnknownSchemaError, names, raw, violations
+
+PROG = "flowai-validate"
+EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+STDIN = "-"
+
+
+class _UsageError(Exception):
+    """Bad command-line arguments; argparse would print a usage block and exit, we want one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+class _JsonLoader(yaml.SafeLoader):
+    """A YAML loader that keeps timestamps as strings, as a JSON document would hold them."""
+
+
+def _timestamp_as_text(loader: _JsonLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(cast("yaml.ScalarNode", node)))
+
+
+_JsonLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+class _Unreadable(Exception):
+    """A file that cannot be read or parsed, with the 1-based line and column where known."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """The verdict on one document of one file."""
+
+    file: str
+    document: int | None
+    schema: str | None = None
+    violations: tuple[Violation, ...] = ()
+    error: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``file``, ``file[doc 2]`` in a file of several documents, ``file:3:7`` for a parse error."""
+        if self.line is not None:
+            return f"{self.file}:{self.line}:{self.column or 1}"
+        return self.file if self.document is None else f"{self.file}[doc {self.document}]"
+
+    @property
+    def code(self) -> int:
+        if self.error is not None:
+            return EXIT_UNUSABLE
+        return EXIT_INVALID if self.violations else EXIT_VALID
+
+    def as_json(self) -> dict[str, JSON]:
+        data: dict[str, JSON] = {"file": self.file, "document": self.document, "schema": self.schema}
+        if self.error is not None:
+            data["error"] = self.error
+            if self.line is not None:
+                data["line"], data["column"] = self.line, self.column
+        else:
+            data["valid"] = not self.violations
+            data["violations"] = [{"path": v.path, "message": v.message} for v in self.violations]
+        return data
+
+
+@dataclass(slots=True)
+class _Options:
+    files: list[str] = field(default_factory=list)
+    schema: str | None = None
+    list: bool = False
+    json: bool = False
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        description="Check Flow.ai protocol payloads (JSON or YAML files) against the pytest-flowai schemas.",
+        epilog="Exit status: 0 all valid, 1 a document is invalid, 2 usage error or unusable input.",
+    )
+    add = parser.add_argument
+    add("files", nargs="*", metavar="FILE", help="JSON or YAML files; '-' reads standard input")
+    add("--schema", metavar="NAME", help="the schema to check against (default: inferred per document)")
+    add("--list", action="store_true", help="list the schema names with their titles and exit")
+    add("--json", action="store_true", help="print a machine-readable list of results")
+    return parser
+
+
+def _read(file: str, stdin: TextIO) -> str:
+    if file == STDIN:
+        return stdin.read()
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+
+
+def _parse(file: str, text: str) -> list[JSON]:
+    """The documents of a file: one for JSON, any number for YAML (JSON files are parsed as JSON)."""
+    if file.endswith(".json"):
+        try:
+            return [json.loads(text)]
+        except json.JSONDecodeError as exc:
+            raise _Unreadable(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
+    try:
+        documents: list[JSON] = list(yaml.load_all(text, Loader=_JsonLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is None:
+            raise _Unreadable(f"invalid YAML: {problem}") from exc
+        raise _Unreadable(f"invalid YAML: {problem}", mark.line + 1, mark.column + 1) from exc
+    if not documents:
+        raise _Unreadable("holds no document")
+    return documents
+
+
+def _check(file: str, index: int | None, document: JSON, schema: str | None) -> Outcome:
+    name = schema or infer_name(document)
+    if name is None:
+        reason = "cannot tell which schema applies; pass --schema NAME (--list shows the names)"
+        return Outcome(file=file, document=index, error=reason)
+    try:
+        found = violations(document, name)
+    except UnknownSchemaError as exc:
+        return Outcome(file=file, document=index, schema=name, error=str(exc))
+    return Outcome(file=file, document=index, schema=name, violations=tuple(found))
+
+
+def _check_file(file: str, schema: str | None, stdin: TextIO) -> list[Outcome]:
+    shown = file if file == STDIN else display_path(file)
+    try:
+        documents = _parse(file, _read(file, stdin))
+    except _Unreadable as exc:
+        return [Outcome(file=shown, document=None, error=exc.reason, line=exc.line, column=exc.column)]
+    if len(documents) == 1:
+        return [_check(shown, None, documents[0], schema)]
+    return [_check(shown, n, doc, schema) for n, doc in enumerate(documents, start=1)]
+
+
+def _print_list(out: TextIO) -> None:
+    all_names = names()
+    width = max(len(n) for n in all_names)
+    for name in all_names:
+        title = raw(name).get("title", "")
+        out.write(f"{name:<{width}}  {title}\n")
+
+
+def _report(outcomes: Sequence[Outcome], as_json: bool, out: TextIO, err: TextIO) -> None:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            err.write(f"{outcome.label}: {outcome.error}\n")
+        elif not as_json:
+            for violation in outcome.violations:
+                out.write(f"{outcome.label}: {violation}\n")
+    if as_json:
+        out.write(json.dumps([o.as_json() for o in outcomes], indent=2, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``flowai-validate``; returns the exit status."""
+    parser = _build_parser()
+    try:
+        options = parser.parse_args(argv, namespace=_Options())
+    except _UsageError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc} (see --help)\n")
+        return EXIT_UNUSABLE
+    except SystemExit as exc:  # --help prints and asks to exit; we return the code instead
+        return exc.code if isinstance(exc.code, int) else EXIT_VALID
+    if options.list:
+        return _write_or_drop(lambda: _print_list(sys.stdout), EXIT_VALID)
+    if not options.files:
+        sys.stderr.write(f"{PROG}: error: no FILE given (use '-' for standard input; see --help)\n")
+        return EXIT_UNUSABLE
+    if options.schema is not None:
+        try:
+            raw(options.schema)
+        except UnknownSchemaError as exc:
+            sys.stderr.write(f"{PROG}: error: {exc}\n")
+            return EXIT_UNUSABLE
+    outcomes = [o for file in options.files for o in _check_file(file, options.schema, sys.stdin)]
+    code = max(o.code for o in outcomes)
+    return _write_or_drop(lambda: _report(outcomes, options.json, sys.stdout, sys.stderr), code)
+
+
+def _write_or_drop(write: Callable[[], None], code: int) -> int:
+    """Run ``write``; a reader that went away (``| head``) ends the output quietly, not with a traceback."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
