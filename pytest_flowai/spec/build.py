@@ -1,0 +1,159 @@
+"""Turn one checked spec document (grammar and rules passed) into a frozen ``Conversation``.
+
+No validation happens here: by the time a document reaches this module its shape is guaranteed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pytest_flowai._json import JSON
+from pytest_flowai.errors import Span
+from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
+from pytest_flowai.spec.rules import action_of, merged, turn_defines, turn_variables
+from pytest_flowai.spec.yamlload import MarkedDict, PathPart, Position, end_line, node_position, plain
+
+
+def default_name(ordinal: int) -> str:
+    """The name of a conversation that has no ``name``: ``conversation N``, N counting from 1 in its file."""
+    return f"conversation {ordinal}"
+
+
+class ConversationBuilder:
+    """Builds the model of one document; ``ordinal`` is its 1-based place among the file's conversations."""
+
+    def __init__(self, root: MarkedDict, *, path: str, document: int, ordinal: int) -> None:
+        self.root = root
+        self.path = path
+        self.document = document
+        self.ordinal = ordinal
+
+    def _span(self, position: Position | None) -> Span:
+        line, column = position or (1, 1)
+        return Span(self.path, line, column)
+
+    def span_at(self, *location: PathPart) -> Span:
+        return self._span(node_position(self.root, location))
+
+    def build(self) -> Conversation:
+        root = self.root
+        steps = root.get("steps")
+        turns = tuple(
+            self._turn(index, turn)
+            for index, turn in enumerate(steps if isinstance(steps, list) else [])
+            if isinstance(turn, MarkedDict)
+        )
+        name = root.get("name")
+        marks = root.get("marks")
+        transport = root.get("transport")
+        return Conversation(
+            name=name if isinstance(name, str) else default_name(self.ordinal),
+            marks=tuple(str(mark) for mark in marks) if isinstance(marks, list) else (),
+            transport=TransportKind(transport) if isinstance(transport, str) else None,
+            vars=_object(root.get("vars")),
+            timeout=_seconds(root.get("timeout")),
+            settle=_seconds(root.get("settle")),
+            silence=_seconds(root.get("silence")),
+            extra=_extra(root.get("extra")),
+            unordered=_flag(root.get("unordered")),
+            originator=_object(root.get("originator")),
+            metadata=_object(root.get("metadata")),
+            turns=turns,
+            span=self._span(root.start),
+            path=self.path,
+            document=self.document,
+        )
+
+    def _turn(self, index: int, turn: MarkedDict) -> Turn:
+        action = ActionKind(action_of(turn))
+        expect = turn.get("expect")
+        entries = None
+        if isinstance(expect, list):
+            entries = tuple(self._entry(entry) for entry in expect if isinstance(entry, MarkedDict))
+        unordered = _flag(turn.get("unordered"))
+        return Turn(
+            index=index + 1,
+            action=action,
+            value=_action_value(action, turn[action.value]),
+            params=_object(turn.get("params")),
+            originator=_object(merged(self.root, turn, "originator")),
+            metadata=_object(merged(self.root, turn, "metadata")),
+            expect=entries,
+            expect_none=expect == "none",
+            timeout=_seconds(turn.get("timeout")),
+            settle=_seconds(turn.get("settle")),
+            silence=_seconds(turn.get("silence")),
+            extra=_extra(turn.get("extra")),
+            unordered=unordered if unordered is not None else _flag(self.root.get("unordered")),
+            span=self._span(turn.start),
+            end_line=end_line(turn) or turn.start[0],
+            variables=turn_variables(self.root, turn),
+            defines=turn_defines(turn),
+        )
+
+    def _entry(self, entry: MarkedDict) -> ExpectEntry:
+        return ExpectEntry(
+            data=_object(entry),
+            span=self._span(entry.start),
+            key_spans={key: self._span(position) for key, position in entry.key_positions.items()},
+        )
+
+
+def _object(value: object) -> dict[str, JSON]:
+    data = _json(value)
+    return data if isinstance(data, dict) else {}
+
+
+def _json(value: object) -> JSON:
+    # The grammar admits only JSON values, so the plain copy is JSON; this narrows it for the type checker.
+    data = plain(value)
+    if isinstance(data, dict):
+        return {str(key): _json(item) for key, item in data.items()}
+    if isinstance(data, list):
+        return [_json(item) for item in data]
+    if data is None or isinstance(data, str | int | float | bool):
+        return data
+    return str(data)
+
+
+def _number_text(value: object) -> str:
+    # The wire carries coordinates as strings (REST API: `lat`, `long` are strings); 52.37 becomes "52.37".
+    return str(value)
+
+
+def _action_value(action: ActionKind, raw: object) -> JSON:
+    match action:
+        case ActionKind.SAY | ActionKind.EVENT:
+            return str(raw)
+        case ActionKind.LOCATION:
+            location = raw if isinstance(raw, Mapping) else {}
+            value: dict[str, JSON] = {
+                "lat": _number_text(location.get("lat")),
+                "long": _number_text(location.get("long")),
+            }
+            if "title" in location:
+                value["title"] = str(location["title"])
+            return value
+        case ActionKind.MEDIA:
+            return _object(raw)
+        case ActionKind.PAUSE | ActionKind.RESUME:
+            return True
+        case ActionKind.HANDOVER:
+            return _object(raw)
+        case ActionKind.WAIT:
+            return float(raw) if isinstance(raw, int | float) else 0.0
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _extra(value: object) -> ExtraMode | None:
+    return ExtraMode(value) if isinstance(value, str) else None
+
+
+__all__ = ["ConversationBuilder", "default_name"]

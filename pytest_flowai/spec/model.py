@@ -1,0 +1,121 @@
+"""The typed, frozen model of a loaded spec file: what the runner and the plugin consume.
+
+Values are built by ``spec.build`` from YAML that passed the grammar and the rules; nothing here parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pytest_flowai._json import JSON
+from pytest_flowai.errors import Span
+
+
+class TransportKind(StrEnum):
+    """How a conversation reaches the bot."""
+
+    SOCKET = "socket"
+    REST = "rest"
+
+
+class ExtraMode(StrEnum):
+    """What to do with replies that no expectation entry matched."""
+
+    FAIL = "fail"
+    WARN = "warn"
+    IGNORE = "ignore"
+
+
+class ActionKind(StrEnum):
+    """What a turn does: send something to the bot, or a control action."""
+
+    SAY = "say"
+    EVENT = "event"
+    LOCATION = "location"
+    MEDIA = "media"
+    PAUSE = "pause"
+    RESUME = "resume"
+    HANDOVER = "handover"
+    WAIT = "wait"
+
+    @property
+    def is_control(self) -> bool:
+        """Control actions go through the REST control routes (or the clock), not as a user message."""
+        return self in _CONTROL
+
+
+_CONTROL = frozenset({ActionKind.PAUSE, ActionKind.RESUME, ActionKind.HANDOVER, ActionKind.WAIT})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectEntry:
+    """One expectation entry as written (validated, not yet interpolated), matched against one response."""
+
+    data: Mapping[str, JSON]
+    span: Span
+    key_spans: Mapping[str, Span]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Turn:
+    """One step of a conversation: one action, its options and what the bot should answer.
+
+    ``value`` by action: say/event: str; location: {"lat": str, "long": str, "title"?: str}; media:
+    {"mediaType", "url", "mimeType"?, "title"?}; pause/resume: True; handover: {} or {"secondsToPause": n};
+    wait: float seconds. ``originator`` and ``metadata`` are already merged over the spec's.
+    ``timeout``/``settle``/``silence``/``extra`` are the turn's own (the conversation holds the defaults);
+    ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as written
+    (``order``, ``user.name``, ``env.HOME``).
+    """
+
+    index: int
+    action: ActionKind
+    value: JSON
+    params: Mapping[str, JSON]
+    originator: Mapping[str, JSON]
+    metadata: Mapping[str, JSON]
+    expect: tuple[ExpectEntry, ...] | None
+    expect_none: bool
+    timeout: float | None
+    settle: float | None
+    silence: float | None
+    extra: ExtraMode | None
+    unordered: bool | None
+    span: Span
+    end_line: int
+    variables: frozenset[str]
+    defines: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    """One spec document: a named conversation with its defaults and turns."""
+
+    name: str
+    marks: tuple[str, ...]
+    transport: TransportKind | None
+    vars: Mapping[str, JSON]
+    timeout: float | None
+    settle: float | None
+    silence: float | None
+    extra: ExtraMode | None
+    unordered: bool | None
+    originator: Mapping[str, JSON]
+    metadata: Mapping[str, JSON]
+    turns: tuple[Turn, ...]
+    span: Span
+    path: str
+    document: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpecFile:
+    """Every conversation of one spec file, in file order."""
+
+    path: str
+    conversations: tuple[Conversation, ...]
+
+
+__all__ = ["ActionKind", "Conversation", "ExpectEntry", "ExtraMode", "SpecFile", "TransportKind", "Turn"]

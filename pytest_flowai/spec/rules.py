@@ -1,0 +1,207 @@
+"""The spec rules a JSON Schema cannot state: transports, regexes, inline schemas, variables.
+
+Runs only on a document that passed the grammar, so it may rely on every shape the schema guarantees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from pytest_flowai.errors import Span, SpecError, quote
+from pytest_flowai.spec.didyoumean import did_you_mean
+from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
+from pytest_flowai.spec.yamlload import PathPart, node_position
+
+ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait")
+REST_ONLY = frozenset({"location", "media"})
+# The value a placeholder stands for when a regex is compiled at load time: any plain literal will do.
+_PLACEHOLDER_STAND_IN = "x"
+_RESERVED = "env"
+
+
+def action_of(turn: Mapping[str, object]) -> str:
+    """The one action key of a grammar-valid turn."""
+    return next(key for key in ACTIONS if key in turn)
+
+
+def merged(spec: Mapping[str, object], turn: Mapping[str, object], key: str) -> dict[str, object]:
+    """The spec's mapping under ``key`` with the turn's over it, key by key (the turn wins)."""
+    base = spec.get(key)
+    over = turn.get(key)
+    result = dict(base) if isinstance(base, Mapping) else {}
+    if isinstance(over, Mapping):
+        result.update(over)
+    return result
+
+
+def strings(value: object) -> Iterator[str]:
+    """Every string value (not key) inside a nested value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def turn_variables(spec: Mapping[str, object], turn: Mapping[str, object]) -> frozenset[str]:
+    """Placeholder names a turn uses: what it sends (merged originator and metadata too) and expects."""
+    sent = [turn[action_of(turn)], turn.get("params"), merged(spec, turn, "originator")]
+    sent += [merged(spec, turn, "metadata"), turn.get("expect")]
+    return frozenset(name for text in strings(sent) for name in placeholders(text))
+
+
+def _entries(turn: Mapping[str, object]) -> list[Mapping[str, object]]:
+    expect = turn.get("expect")
+    return [entry for entry in expect if isinstance(entry, Mapping)] if isinstance(expect, list) else []
+
+
+def regex_groups(pattern: str) -> frozenset[str]:
+    """Named groups of a regex (written with placeholders); empty when it does not compile."""
+    try:
+        return frozenset(re.compile(fill(pattern, lambda _: _PLACEHOLDER_STAND_IN)).groupindex)
+    except re.error:
+        return frozenset()
+
+
+def turn_defines(turn: Mapping[str, object]) -> frozenset[str]:
+    """Variables a turn can set when it passes: ``save`` names and the named groups of its ``text`` regexes.
+
+    A regex under ``not`` captures nothing: it passes only when it does not match.
+    """
+    names: set[str] = set()
+    for entry in _entries(turn):
+        save = entry.get("save")
+        if isinstance(save, Mapping):
+            names.update(str(key) for key in save)
+        text = entry.get("text")
+        if isinstance(text, Mapping) and isinstance(text.get("regex"), str):
+            names.update(regex_groups(str(text["regex"])))
+    return frozenset(names)
+
+
+class RuleChecker:
+    """Checks one grammar-valid spec document; ``problems`` collects every rule it breaks."""
+
+    def __init__(self, root: Mapping[str, object], path: str) -> None:
+        self.root = root
+        self.path = path
+        self.problems: list[SpecError] = []
+
+    def span(self, location: Sequence[PathPart], *, key: bool = False) -> Span:
+        line, column = node_position(self.root, location, key=key) or (1, 1)
+        return Span(self.path, line, column)
+
+    def problem(
+        self, message: str, location: Sequence[PathPart], *, key: bool = False, hint: str | None = None
+    ) -> None:
+        self.problems.append(SpecError(message, span=self.span(location, key=key), hint=hint))
+
+    def check(self) -> list[SpecError]:
+        """Run every rule; returns the problems found (empty when the document is fine)."""
+        self._transport()
+        self._reserved_names(self.root.get("vars"), ("vars",))
+        turns = self.root.get("steps")
+        for index, turn in enumerate(turns if isinstance(turns, list) else []):
+            if isinstance(turn, Mapping):
+                self._turn(index, turn)
+        self._variables()
+        return self.problems
+
+    def _transport(self) -> None:
+        if self.root.get("transport") == "webhook":
+            self.problem(
+                "transport 'webhook' is not built yet",
+                ("transport",),
+                hint="use transport: rest (sync replies) or socket",
+            )
+
+    def _turn(self, index: int, turn: Mapping[str, object]) -> None:
+        location: tuple[PathPart, ...] = ("steps", index)
+        action = action_of(turn)
+        if action in REST_ONLY and self.root.get("transport", "socket") == "socket":
+            self.problem(
+                f"{action} turns need transport: rest (the Web socket API carries text and events only)",
+                (*location, action),
+                key=True,
+                hint="add transport: rest to this spec, or move the turn to a spec that has it",
+            )
+        if "params" in turn and action != "event":
+            self.problem(
+                f"'params' belongs to an event turn, not a {action} turn",
+                (*location, "params"),
+                key=True,
+                hint="send parameters with any message under metadata: {params: {...}}",
+            )
+        for number, entry in enumerate(_entries(turn)):
+            entry_location = (*location, "expect", number)
+            self._text(entry.get("text"), (*entry_location, "text"))
+            self._schema(entry.get("schema"), (*entry_location, "schema"))
+            self._reserved_names(entry.get("save"), (*entry_location, "save"))
+
+    def _text(self, text: object, location: tuple[PathPart, ...]) -> None:
+        if not isinstance(text, Mapping):
+            return
+        pattern = text.get("regex")
+        if isinstance(pattern, str):
+            self._regex(pattern, (*location, "regex"))
+        self._text(text.get("not"), (*location, "not"))
+
+    def _regex(self, pattern: str, location: tuple[PathPart, ...]) -> None:
+        # With placeholders, compile a stand-in: each `{name}` replaced by a plain literal.
+        try:
+            compiled = re.compile(fill(pattern, lambda _: _PLACEHOLDER_STAND_IN))
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            self.problem(f"invalid regex {quote(pattern)}: {exc.msg}{where}", location)
+            return
+        if _RESERVED in compiled.groupindex:
+            self.problem(
+                f"the regex group name {_RESERVED!r} is reserved for environment variables",
+                location,
+                hint="rename the group",
+            )
+
+    def _schema(self, schema: object, location: tuple[PathPart, ...]) -> None:
+        if not isinstance(schema, Mapping):
+            return
+        try:
+            Draft202012Validator.check_schema(dict(schema))
+        except SchemaError as exc:
+            at = ".".join(str(part) for part in exc.path)
+            where = f" at {at}" if at else ""
+            self.problem(f"'schema' is not a valid JSON Schema{where}: {exc.message}", location)
+
+    def _reserved_names(self, mapping: object, location: tuple[PathPart, ...]) -> None:
+        if isinstance(mapping, Mapping) and _RESERVED in mapping:
+            self.problem(
+                f"the variable name {_RESERVED!r} is reserved: {{env.NAME}} reads environment variables",
+                (*location, _RESERVED),
+                key=True,
+                hint="rename the variable",
+            )
+
+    def _variables(self) -> None:
+        variables = self.root.get("vars")
+        defined = {str(name) for name in variables} if isinstance(variables, Mapping) else set()
+        turns = self.root.get("steps")
+        for index, turn in enumerate(turns if isinstance(turns, list) else []):
+            if not isinstance(turn, Mapping):
+                continue
+            for name in sorted(turn_variables(self.root, turn)):
+                if name.startswith(ENV_PREFIX) or name in defined or name.split(".")[0] in defined:
+                    continue  # environment variables are read at run time
+                hint = did_you_mean(name, defined) or (
+                    "define it under vars, or capture it in an earlier turn with save or a regex named group"
+                )
+                self.problem(f"undefined variable {name!r} in turn {index + 1}", ("steps", index), hint=hint)
+            defined |= turn_defines(turn)
+
+
+__all__ = ["ACTIONS", "RuleChecker", "action_of", "merged", "regex_groups", "turn_defines", "turn_variables"]

@@ -1,0 +1,286 @@
+"""Parse spec YAML into dicts and lists that remember where each node and key came from.
+
+Scalars follow the YAML 1.2 core schema, not pyyaml's YAML 1.1: only ``true``/``false`` are booleans (so
+``say: Yes`` and ``[Yes, No]`` stay strings), ``010`` is ten, ``1:30`` and ``2024-01-01`` stay strings.
+Imports nothing of ours but ``errors``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from pytest_flowai.errors import Span, SpecError, SpecSyntaxError
+
+Position = tuple[int, int]  # 1-based (line, column)
+PathPart = str | int
+_YAML11_ONLY = (":bool", ":int", ":float", ":timestamp")
+
+
+def _position(mark: yaml.Mark) -> Position:
+    return mark.line + 1, mark.column + 1
+
+
+def _last_line(node: Node) -> int:
+    """1-based line of the node's last character (an end mark at column 0 sits on the next line)."""
+    end = node.end_mark
+    return end.line + 1 if end.column > 0 else max(end.line, node.start_mark.line + 1)
+
+
+class MarkedDict(dict[str, object]):
+    """A YAML mapping that knows where it starts and ends and where each of its keys and values is."""
+
+    start: Position
+    end_line: int
+    key_positions: dict[str, Position]
+    value_positions: dict[str, Position]
+
+
+class MarkedList(list[object]):
+    """A YAML sequence that knows where it starts and ends and where each item is."""
+
+    start: Position
+    end_line: int
+    item_positions: list[Position]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Document:
+    """One non-empty YAML document of a file: its 0-based index in the file and its root value."""
+
+    index: int
+    root: object
+    start: Position
+
+
+class SpecLoader(yaml.SafeLoader):
+    """A safe loader building :class:`MarkedDict`/:class:`MarkedList` with YAML 1.2 core scalars.
+
+    Duplicate and non-string keys do not stop the parse: they are collected in ``problems`` so that a file's
+    errors are all reported together.
+    """
+
+    def __init__(self, stream: str, path: str) -> None:
+        super().__init__(stream)
+        self.path = path
+        self.problems: list[SpecError] = []
+        self._last_lines: dict[int, int] = {}
+
+    def span(self, position: Position) -> Span:
+        return Span(self.path, position[0], position[1])
+
+    def last_line(self, node: Node) -> int:
+        """1-based line of the node's last character, ignoring the blank lines and comments after it."""
+        cached = self._last_lines.get(id(node))
+        if cached is not None:
+            return cached
+        if isinstance(node, MappingNode) and not node.flow_style and node.value:
+            line = max(max(self.last_line(k), self.last_line(v)) for k, v in node.value)
+        elif isinstance(node, SequenceNode) and not node.flow_style and node.value:
+            line = max(self.last_line(item) for item in node.value)
+        else:
+            line = _last_line(node)
+        self._last_lines[id(node)] = line
+        return line
+
+
+# Our own copy of the resolver table (pyyaml's is shared by every SafeLoader), without YAML 1.1's booleans,
+# numbers and timestamps; the YAML 1.2 core ones are added below. Dates stay strings.
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(_YAML11_ONLY)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?i:true|false)$"), list("tTfF"))
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _construct_bool(loader: SpecLoader, node: ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() == "true"
+
+
+def _construct_int(loader: SpecLoader, node: ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    try:
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text, 10)
+    except ValueError:
+        raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
+
+
+def _construct_float(loader: SpecLoader, node: ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(".inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text == ".nan":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise ConstructorError(None, None, f"{text!r} is not a number", node.start_mark) from None
+
+
+def _reject_tag(loader: SpecLoader, node: Node) -> object:
+    raise ConstructorError(
+        None, None, f"the tag {node.tag!r} is not supported: a spec holds JSON values only", node.start_mark
+    )
+
+
+def _shown_key(key: object) -> str:
+    if isinstance(key, bool) or key is None:
+        return "true" if key is True else "false" if key is False else "null"
+    return repr(key) if isinstance(key, str | int | float) else "a collection"
+
+
+def _construct_mapping(loader: SpecLoader, node: MappingNode) -> Iterator[MarkedDict]:
+    data = MarkedDict()
+    data.start = _position(node.start_mark)
+    data.end_line = loader.last_line(node)
+    data.key_positions = {}
+    data.value_positions = {}
+    yield data
+    # `<<` merge keys: pyyaml puts the merged pairs first so that explicit keys override them; only an
+    # explicit key given twice is a duplicate.
+    explicit = {id(key_node) for key_node, _ in node.value}
+    loader.flatten_mapping(node)
+    explicit_seen: dict[str, Position] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=False)
+        key_position = _position(key_node.start_mark)
+        if not isinstance(key, str):
+            loader.problems.append(
+                SpecError(
+                    f"keys must be strings, got {_shown_key(key)}",
+                    span=loader.span(key_position),
+                    hint="quote the key",
+                )
+            )
+            continue
+        if id(key_node) in explicit:
+            first = explicit_seen.setdefault(key, key_position)
+            if first != key_position:
+                loader.problems.append(
+                    SpecError(
+                        f"duplicate key {key!r} (first given at line {first[0]})",
+                        span=loader.span(key_position),
+                        hint="a mapping holds each key once: remove or rename one of them",
+                    )
+                )
+        data[key] = loader.construct_object(value_node, deep=False)
+        data.key_positions[key] = key_position
+        data.value_positions[key] = _position(value_node.start_mark)
+
+
+def _construct_sequence(loader: SpecLoader, node: SequenceNode) -> Iterator[MarkedList]:
+    data = MarkedList()
+    data.start = _position(node.start_mark)
+    data.end_line = loader.last_line(node)
+    data.item_positions = []
+    yield data
+    for item_node in node.value:
+        data.append(loader.construct_object(item_node, deep=False))
+        data.item_positions.append(_position(item_node.start_mark))
+
+
+SpecLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+SpecLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+SpecLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+SpecLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+SpecLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    SpecLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _reject_tag)
+SpecLoader.add_constructor(None, _reject_tag)
+
+
+def load_documents(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
+    """Every non-empty document of a YAML text, with the key problems found while building them.
+
+    Raises:
+        SpecSyntaxError: the text is not YAML, at the line and column pyyaml names.
+    """
+    loader = SpecLoader(text, path)
+    documents: list[Document] = []
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None and not _is_empty(node):
+                root = loader.construct_document(node)
+                documents.append(Document(index=index, root=root, start=_position(node.start_mark)))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, path) from exc
+    finally:
+        loader.dispose()
+    return documents, loader.problems
+
+
+def _is_empty(node: Node) -> bool:
+    # An empty document (`---` followed by nothing, or only comments) is an empty plain scalar.
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value in ("", "~")
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> SpecSyntaxError:
+    mark = exc.problem_mark or exc.context_mark
+    span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem:
+        where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        problem = f"{problem} ({exc.context}{where})"
+    return SpecSyntaxError(f"invalid YAML: {problem}", span=span)
+
+
+def node_position(root: object, path: Sequence[PathPart], *, key: bool = False) -> Position | None:
+    """Where the node at ``path`` is (or its key, with ``key=True``); None when the path leads nowhere."""
+    node = root
+    position = getattr(root, "start", None)
+    for index, part in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(node, MarkedDict) and isinstance(part, str) and part in node:
+            position = node.key_positions[part] if key and last else node.value_positions[part]
+            node = node[part]
+        elif isinstance(node, MarkedList) and isinstance(part, int) and 0 <= part < len(node):
+            position = node.item_positions[part]
+            node = node[part]
+        else:
+            return position
+    return position
+
+
+def key_position(mapping: object, key: str) -> Position | None:
+    """Where a key of a mapping is written."""
+    return mapping.key_positions.get(key) if isinstance(mapping, MarkedDict) else None
+
+
+def end_line(node: object) -> int | None:
+    """1-based line of the last character of a mapping or a list."""
+    return node.end_line if isinstance(node, MarkedDict | MarkedList) else None
+
+
+def plain(value: object) -> object:
+    """A deep copy made of plain dicts and lists, for values leaving the loader."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
