@@ -66,8 +66,11 @@ class TurnResult:
             lines.extend(f"    {mismatch}" for mismatch in failure.mismatches)
             if failure.note:
                 lines.append(f"    {failure.note}")
-        if self.extra_mode is ExtraMode.FAIL and self.extras:
-            lines.append(self.describe_extras())
+        # A bubble already shown as some entry's closest candidate is not listed again as unexpected.
+        shown = {failure.bubble.index for failure in self.failures if failure.bubble is not None}
+        unexpected = [bubble for bubble in self.extras if bubble.index not in shown]
+        if self.extra_mode is ExtraMode.FAIL and unexpected:
+            lines.extend(f"  unexpected: {bubble.number} ({bubble.summary()})" for bubble in unexpected)
             lines.append(
                 "  hint: every reply must match an entry; set `extra: warn` or `extra: ignore` to allow more"
             )
