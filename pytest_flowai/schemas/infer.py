@@ -82,6 +82,8 @@ def _by_type(obj: JSONObject, kind: str) -> str | None:
     # A webhook body carries verifyKey; that also tells a webhook "message.delivered" from the socket frame.
     if "verifyKey" in obj:
         return "webhook"
+    if "stepId" in obj:
+        return "step"
     if kind in _CLIENT_FRAMES or kind in _SERVER_FRAMES:
         return kind
     if kind in _MESSAGING_TYPES and "threadId" in obj:
