@@ -519,7 +519,7 @@ def test_span_of_points_at_the_failing_key_else_the_entry() -> None:
         ({"type": "text", "text": "Hi"}, "a text reply 'Hi'"),
         ({"text": {"one_of": ["a", "b"], "icase": True}}, "a text reply one of ['a', 'b'] (ignoring case)"),
         ({"text": {"not": {"regex": "err"}}}, "a text reply not matching regex 'err'"),
-        ({"type": "image"}, "a image reply"),
+        ({"type": "image"}, "an image reply"),
         ({}, "a reply"),
         (
             {"card": {"title": "Cola", "buttons": {"subset": ["Buy"]}}},
@@ -736,3 +736,71 @@ def test_odd_wire_shapes_are_mismatches_not_errors() -> None:
         plain: JSONObject = {"responses": [response]}
         for held_by in (plain, odd_message):
             assert expectation.check(bubble(response, held_by)) != []
+
+
+def test_describe_failure_explains_a_reply_out_of_order() -> None:
+    """When the closest bubble fits but came in the wrong order, the failure text says so."""
+    result = run_turn([{"text": "a"}, {"text": "b"}], [text("b"), text("a")]).result()
+    assert result.describe_failure().splitlines() == [
+        "  expected: a text reply 'b'",
+        "  closest: bubble #1 (text 'b')",
+        "    it matches, but out of order: entries match replies in order "
+        "(set `unordered: true` to allow any order)",
+    ]
+
+
+def test_the_documented_intro_reply_matches_a_full_entry() -> None:
+    """The `message.received` example of Flow.ai's socket documents meets an entry using each message key."""
+    payload: JSONObject = {
+        "threadId": "EXAMPLE327348ed3bd1439e7b",
+        "messages": [
+            {
+                "fallback": "Hi, how can we help?",
+                "silent": False,
+                "replyTo": "event attachment",
+                "actions": [],
+                "responses": [
+                    {
+                        "type": "text",
+                        "payload": {
+                            "text": "Hi, how can we help?",
+                            "quickReplies": [
+                                {"label": "Chat with flow.ai", "value": "Chat with someone", "type": "text"},
+                                {
+                                    "label": "Call flow.ai",
+                                    "value": "What is your phone number?",
+                                    "type": "text",
+                                },
+                                {
+                                    "label": "Ask a question",
+                                    "value": "I want to ask a question",
+                                    "type": "text",
+                                },
+                            ],
+                        },
+                        "delay": 0,
+                    }
+                ],
+                "flow": {"flowId": "EXAMPLE-9335-4e74-abb3-5745d26707f7", "title": "Intro"},
+                "step": {"stepId": "EXAMPLE-e526-4252-b70c-e6e5af3338e0", "title": "INTRO", "type": "EVENT"},
+                "params": {"event": [{"type": "custom", "value": {"name": "INTRO"}}]},
+            }
+        ],
+        "originator": {"userId": "flowai|system", "name": "system", "role": "bot"},
+    }
+    data: Mapping[str, JSON] = {
+        "type": "text",
+        "text": {"regex": "(?P<greeting>^Hi)"},
+        "quickReplies": {"subset": ["Call flow.ai"]},
+        "flow": "Intro",
+        "step": "INTRO",
+        "params": {"event": [{"value": {"name": "INTRO"}}]},
+        "fallback": False,
+        "silent": False,
+        "save": {"choice": "payload.quickReplies[2].value"},
+    }
+    matcher = TurnMatcher([entry(data)])
+    matcher.feed(bubbles_of([payload]))
+    result = matcher.result()
+    assert result.ok
+    assert dict(result.captures) == {"greeting": "Hi", "choice": "I want to ask a question"}

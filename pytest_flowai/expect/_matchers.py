@@ -58,7 +58,8 @@ class TypeMatcher:
         return Mismatch(path=self.source, reason=f"expected {quote(self.expected)}, got {shown(value)}")
 
     def describe(self) -> str:
-        return f"a {self.expected} reply"
+        article = "an" if self.expected[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+        return f"{article} {self.expected} reply"
 
 
 def _labels(items: list[JSON]) -> str:

@@ -17,7 +17,7 @@ from pytest_flowai.expect._values import Bubble, Mismatch
 from pytest_flowai.spec.model import ExtraMode
 
 _OUT_OF_ORDER = (
-    "it matches, but too early: entries match replies in order (set `unordered: true` to allow any order)"
+    "it matches, but out of order: entries match replies in order (set `unordered: true` to allow any order)"
 )
 
 
