@@ -268,12 +268,17 @@ def _quick_reply(raw: JSONObject) -> JSONObject:
 
 
 def _text_payload(payload: JSONObject, rng: random.Random) -> JSONObject:
-    texts = [text for text in payload.get("texts") or [] if isinstance(text, str)]  # type: ignore[union-attr]
+    texts = [text for text in _list(payload.get("texts")) if isinstance(text, str)]
     result: JSONObject = {"text": rng.choice(texts) if texts else ""}
-    quick_replies = [_quick_reply(q) for q in payload.get("quickReplies") or [] if isinstance(q, dict)]  # type: ignore[union-attr]
+    raw_replies = _list(payload.get("quickReplies"))
+    quick_replies: list[JSON] = [_quick_reply(q) for q in raw_replies if isinstance(q, dict)]
     if quick_replies:
-        result["quickReplies"] = list[JSON](quick_replies)
+        result["quickReplies"] = quick_replies
     return result
+
+
+def _list(value: JSON) -> list[JSON]:
+    return value if isinstance(value, list) else []
 
 
 def _response(action: JSONObject, params: Mapping[str, tuple[JSON, ...]], rng: random.Random) -> JSONObject:
@@ -311,6 +316,7 @@ def _message(
     texts = [
         r["payload"].get("text") for r in responses if r["type"] == "text" and isinstance(r["payload"], dict)
     ]
+    wire_responses: list[JSON] = list(responses)
     intents: list[JSON] = []
     if choice.score is not None:
         name = step.intent_title or step.title
@@ -321,7 +327,7 @@ def _message(
         "replyTo": EVENT_SPEECH if inbound.kind is InboundKind.EVENT else inbound.speech,
         "originator": copy.deepcopy(BOT_ORIGINATOR),
         "actions": [],
-        "responses": list[JSON](responses),
+        "responses": wire_responses,
         "flow": {"flowId": step.flow_id, "title": step.flow_title},
         "step": {"stepId": step.step_id, "title": step.title, "type": str(step.type)},
         "params": {name: copy.deepcopy(list(values)) for name, values in params.items()},

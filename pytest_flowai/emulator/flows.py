@@ -94,14 +94,18 @@ class Bot:
     """Every flow of a bot, in file order; only enabled flows answer."""
 
     flows: tuple[Flow, ...]
+    _enabled: tuple[Step, ...] = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Step] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {step.step_id: step for step in self.steps()})
+        # Computed once: the engine asks for them on every message.
+        enabled = tuple(step for flow in self.flows if not flow.disabled for step in flow.steps)
+        object.__setattr__(self, "_enabled", enabled)
+        object.__setattr__(self, "_by_id", {step.step_id: step for step in enabled})
 
     def steps(self) -> tuple[Step, ...]:
         """The steps of the enabled flows, in file order."""
-        return tuple(step for flow in self.flows if not flow.disabled for step in flow.steps)
+        return self._enabled
 
     def step(self, step_id: str) -> Step | None:
         """The enabled step with this id, if any."""

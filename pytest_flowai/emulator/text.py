@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Punctuation is dropped, not replaced, so "what's" and "whats" compare equal; "_" is \w but not a word.
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
@@ -14,6 +15,8 @@ EXACT = 1.0
 MATCH_THRESHOLD = 0.5
 
 
+# Bounded cache: the same intent examples are normalised again for every message of every thread.
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """Lower case, punctuation dropped, whitespace collapsed and trimmed."""
     without_punctuation = _PUNCTUATION.sub("", text.casefold())
