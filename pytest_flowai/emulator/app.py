@@ -112,10 +112,17 @@ def _too_deep(value: object, limit: int) -> bool:
     return False
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large for a JSON number")
+    return value
+
+
 def parse_json(text: str | bytes, what: str) -> JSON:
-    """Parsed JSON, or ``BadInput`` saying why not (NaN, bad syntax, nesting deeper than 64)."""
+    """Parsed JSON, or ``BadInput`` saying why not (NaN, huge numbers, bad syntax, nesting deeper than 64)."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise BadInput(
             f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -774,14 +781,9 @@ async def rest_handover(request: Request) -> Response:
     body = await _json_body(request, required=False)
     seconds: float | None = None
     if body is not None:
-        if not isinstance(body, dict):
-            raise BadInput('request body: must be a JSON object like {"secondsToPause": 600}')
-        if "secondsToPause" in body and body["secondsToPause"] is not None:
-            value = _number(body["secondsToPause"])
-            if value is None or not math.isfinite(value) or value <= 0:
-                raise BadInput(
-                    f"secondsToPause: must be a positive number, got {quote(body['secondsToPause'], 60)}"
-                )
+        check_schema(body, "rest.handover", "handover body")
+        value = _number(_obj(body).get("secondsToPause"))
+        if value is not None:
             seconds = float(value)
     runtime.pause(thread_id, seconds)
     runtime.publish(thread_id, [Outbound(event="paused", payload={"threadId": thread_id})])
