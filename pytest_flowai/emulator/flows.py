@@ -261,12 +261,12 @@ def _non_json(value: object, path: str) -> Iterator[str]:
 
 # --- building ---
 
-_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_SLUG_JUNK = re.compile(r"[\W_]+")
 
 
 def slug(title: str) -> str:
-    """The id derived from a title: lower case, runs of other characters become one dash."""
-    return _SLUG_JUNK.sub("-", title.lower()).strip("-") or "untitled"
+    """The id derived from a title: lower case, each run of non-letters/digits becomes one dash."""
+    return _SLUG_JUNK.sub("-", title.casefold()).strip("-") or "untitled"
 
 
 def _join(prefix: str, path: str) -> str:
