@@ -8,6 +8,7 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import Violation
 
+BUTTON_TYPES = "['url', 'phone', 'postback', 'share', 'login', 'webview', 'event', 'flow', 'step']"
 BUTTON: JSONObject = {"type": "url", "label": "Site", "value": "https://example.com"}
 CARD: JSONObject = {
     "title": "Weather",
@@ -50,10 +51,7 @@ CASES: dict[str, tuple[JSONObject, JSONObject, list[str]]] = {
             "buttons": [BUTTON, {"type": "postback", "label": "Offers", "value": "offers"}],
         },
         {"title": "Bikes", "buttons": [{"type": "fax", "label": "Fax", "value": "0"}]},
-        [
-            "payload.buttons[0].type: must be one of ['url', 'phone', 'postback', 'share', 'login', 'webview', "
-            "'event', 'flow', 'step'], got 'fax'"
-        ],
+        [f"payload.buttons[0].type: must be one of {BUTTON_TYPES}, got 'fax'"],
     ),
     "carousel": (
         {"cards": [CARD, {"title": "Two"}]},
