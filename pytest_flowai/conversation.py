@@ -29,7 +29,7 @@ from pytest_flowai.transports.controls import Controls
 DEFAULT_ORIGINATOR: JSONObject = {"name": "pytest-flowai", "role": "external"}
 
 
-# -- the transcript ---------------------------------------------------------------------------------------------
+# -- the transcript --
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +86,7 @@ class Transcript:
         self.events.append(event)
 
 
-# -- settings -----------------------------------------------------------------------------------------------------
+# -- settings --
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +128,7 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
     )
 
 
-# -- params -------------------------------------------------------------------------------------------------------
+# -- params --
 
 
 def wire_params(params: Mapping[str, JSON]) -> JSONObject:
@@ -157,7 +157,7 @@ def _metadata(metadata: Mapping[str, JSON]) -> JSONObject:
     return out
 
 
-# -- the runner ---------------------------------------------------------------------------------------------------
+# -- the runner --
 
 
 class ConversationRunner:
@@ -202,7 +202,7 @@ class ConversationRunner:
         if controls is not None:
             await controls.aclose()
 
-    # -- one turn --------------------------------------------------------------------------------------------------
+    # -- one turn --
 
     async def _run_turn(self, turn: Turn) -> None:
         timing = _timing(turn, self.conversation, self.settings)
@@ -224,9 +224,10 @@ class ConversationRunner:
         except SpecError as exc:
             self._fail(turn, exc.message, span=exc.span or turn.span)
 
-        first_reply = len(self._bubbles_so_far)
         try:
-            await self._act(turn, value, _as_object(params), _as_object(originator), _as_object(metadata), timing)
+            await self._act(
+                turn, value, _as_object(params), _as_object(originator), _as_object(metadata), timing
+            )
             if turn.action.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
                 return
@@ -248,8 +249,11 @@ class ConversationRunner:
             self._end(turn, ok=False)
             raise
 
-        result = matcher.result()
-        self._settle_result(turn, result, first_reply)
+        if turn.expect is None:
+            # No expectations: the replies were recorded and schema-checked, nothing more is asked of them.
+            self._end(turn, ok=True)
+            return
+        self._settle_result(turn, matcher.result(), timing)
 
     async def _act(
         self,
@@ -277,8 +281,8 @@ class ConversationRunner:
                 await controls.resume(self.thread_id)
                 text = "resume the bot"
             else:
-                seconds = value.get("secondsToPause") if isinstance(value, dict) else None
-                pause = float(seconds) if isinstance(seconds, int | float) else None
+                given = value.get("secondsToPause") if isinstance(value, dict) else None
+                pause = float(given) if isinstance(given, int | float) else None
                 await controls.handover(self.thread_id, pause)
                 text = "hand over to a human" + (f" for {pause:g}s" if pause is not None else "")
             self.transcript.add(Sent(turn=turn.index, text=text, at=now))
@@ -297,32 +301,50 @@ class ConversationRunner:
         originator: JSONObject,
         metadata: JSONObject,
     ) -> Outgoing:
-        common = {
-            "thread_id": self.thread_id,
-            "originator": originator or dict(DEFAULT_ORIGINATOR),
-            "metadata": _metadata(metadata),
-            "params": wire_params(params),
-        }
-        if action is ActionKind.SAY:
-            return Outgoing(kind=OutgoingKind.TEXT, speech=_text(value), **common)  # type: ignore[arg-type]
-        if action is ActionKind.EVENT:
-            return Outgoing(kind=OutgoingKind.EVENT, event_name=_text(value), **common)  # type: ignore[arg-type]
+        thread_id = self.thread_id
+        sender = originator or dict(DEFAULT_ORIGINATOR)
+        meta = _metadata(metadata)
+        wired = wire_params(params)
         fields = value if isinstance(value, dict) else {}
+        if action is ActionKind.SAY:
+            return Outgoing(
+                kind=OutgoingKind.TEXT,
+                thread_id=thread_id,
+                speech=_text(value),
+                originator=sender,
+                metadata=meta,
+                params=wired,
+            )
+        if action is ActionKind.EVENT:
+            return Outgoing(
+                kind=OutgoingKind.EVENT,
+                thread_id=thread_id,
+                event_name=_text(value),
+                originator=sender,
+                metadata=meta,
+                params=wired,
+            )
         if action is ActionKind.LOCATION:
-            return Outgoing(  # type: ignore[arg-type]
+            return Outgoing(
                 kind=OutgoingKind.LOCATION,
+                thread_id=thread_id,
                 lat=_text(fields.get("lat")),
                 long=_text(fields.get("long")),
                 title=_optional_text(fields.get("title")),
-                **common,
+                originator=sender,
+                metadata=meta,
+                params=wired,
             )
-        return Outgoing(  # type: ignore[arg-type]
+        return Outgoing(
             kind=OutgoingKind.MEDIA,
+            thread_id=thread_id,
             media_type=_text(fields.get("mediaType")),
             url=_text(fields.get("url")),
             mime_type=_optional_text(fields.get("mimeType")),
             title=_optional_text(fields.get("title")),
-            **common,
+            originator=sender,
+            metadata=meta,
+            params=wired,
         )
 
     async def _ensure_transport(self) -> Transport:
@@ -330,18 +352,14 @@ class ConversationRunner:
             self._transport = await self._open_transport(self.transport_kind, self.settings.config)
         return self._transport
 
-    # -- collecting replies ------------------------------------------------------------------------------------
+    # -- collecting replies --
 
-    @property
-    def _bubbles_so_far(self) -> list[Received]:
-        return [e for e in self.transcript.events if isinstance(e, Received)]
-
-    async def _next(self, turn: Turn, timeout: float) -> Incoming | None:
-        """The next reply within `timeout`, recording it (and any notice) in the transcript."""
+    async def _next(self, turn: Turn, wait: float) -> Incoming | None:
+        """The next reply within `wait` seconds, recording it (and any notice) in the transcript."""
         transport = self._transport
         if transport is None:
             return None
-        deadline = time.monotonic() + max(timeout, 0.0)
+        deadline = time.monotonic() + max(wait, 0.0)
         while True:
             item = await transport.receive(max(deadline - time.monotonic(), 0.0))
             if isinstance(item, Notice):
@@ -351,7 +369,9 @@ class ConversationRunner:
                 self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
             return item
 
-    async def _collect(self, turn: Turn, matcher: TurnMatcher, timing: _Timing, *, expect_given: bool) -> None:
+    async def _collect(
+        self, turn: Turn, matcher: TurnMatcher, timing: _Timing, *, expect_given: bool
+    ) -> None:
         """Feed replies to the matcher until it is satisfied and nothing new came for `settle`, or timeout."""
         transport = self._transport
         if transport is None:
@@ -407,17 +427,19 @@ class ConversationRunner:
         while (remaining := deadline - time.monotonic()) > 0:
             await self._next(turn, remaining)
 
-    # -- outcome -----------------------------------------------------------------------------------------------
+    # -- outcome --
 
-    def _settle_result(self, turn: Turn, result: TurnResult, first_reply: int) -> None:
+    def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing) -> None:
         if not result.ok:
             failure = result.failures[0] if result.failures else None
             span = turn.span
             mismatches: tuple[object, ...] = ()
             if failure is not None:
                 mismatches = tuple(failure.mismatches)
-                span = failure.entry.span_of(failure.mismatches[0]) if failure.mismatches else failure.entry.span
-            reason = _failure_reason(result)
+                entry = failure.entry
+                span = entry.span_of(failure.mismatches[0]) if failure.mismatches else entry.span
+            streaming = self._transport.streaming if self._transport is not None else True
+            reason = _failure_reason(result, timing, streaming)
             self._fail(turn, reason, span=span, mismatches=mismatches, detail=result.describe_failure())
         if result.extras and result.extra_mode is ExtraMode.WARN:
             self.transcript.add(
@@ -429,7 +451,8 @@ class ConversationRunner:
             )
         for name, value in result.captures.items():
             self.variables[name] = value
-            self.transcript.add(Noted(turn=turn.index, text=f"captured {name} = {value!r}", at=time.monotonic()))
+            text = f"captured {name} = {value!r}"
+            self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
         self._end(turn, ok=True)
 
     def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
@@ -463,10 +486,13 @@ class ConversationRunner:
         )
 
 
-def _failure_reason(result: TurnResult) -> str:
+def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str:
     if result.failures:
         unmet = len(result.failures)
-        return f"{unmet} expectation(s) not met" if unmet > 1 else "expectation not met"
+        what = f"{unmet} expected replies" if unmet > 1 else "an expected reply"
+        if streaming:
+            return f"{what} did not arrive within {timing.timeout:g}s"
+        return f"{what} did not arrive (the sync REST answer is the whole reply)"
     return f"{len(result.extras)} unexpected reply bubble(s) (extra: fail)"
 
 

@@ -69,8 +69,8 @@ class FlowItem(pytest.Item):
             self._attach_transcript(transcript, session)
 
     def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> None:
+        # A failure's report already shows the transcript (repr_failure); a report section would repeat it.
         text = report.redact(report.render_transcript(transcript), session.secrets())
-        self.add_report_section("call", "flowai transcript", text)
         # JUnit XML writes user properties for every test case, whatever junit_logging says.
         self.user_properties.append(("flowai_transcript", text))
         self.user_properties.append(("flowai_thread_id", transcript.thread_id))
@@ -91,4 +91,4 @@ class FlowItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.conversation.span.line - 1, f"{self.path.name}::{self.name}"
+        return self.path, self.conversation.span.line - 1, f"flowai: {self.name}"
