@@ -24,7 +24,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
-    group.addoption("--flowai-transport", choices=TRANSPORTS, help="default transport of specs that name none")
+    group.addoption("--flowai-transport", choices=TRANSPORTS, help="transport of specs that name none")
     group.addoption("--flowai-timeout", type=float, help="seconds a turn may wait for its replies")
     group.addoption("--flowai-emulator-flows", help="bot flows (file or folder) for the embedded emulator")
     parser.addini("flowai_url", "Flow.ai API base URL; unset: start the embedded emulator", default="")
@@ -37,7 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "flowai_emulator_flows", "bot flows for the embedded emulator (relative to the ini file)", default=""
     )
     parser.addini(
-        "flowai_spec_glob", "file name patterns of conversation specs", type="args", default=DEFAULT_SPEC_GLOBS
+        "flowai_spec_glob",
+        "file name patterns of conversation specs",
+        type="args",
+        default=DEFAULT_SPEC_GLOBS,
     )
 
 
@@ -60,7 +63,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
         from pytest_flowai.nodes import FlowFile
 
-        return FlowFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return FlowFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -100,7 +103,8 @@ def _options(config: pytest.Config) -> Options:
     flows = pick("flowai_emulator_flows", "flowai_emulator_flows")
     flows_path: Path | None = None
     if flows:
-        base = config.inipath.parent if config.inipath and not config.getoption("flowai_emulator_flows") else None
+        from_ini = config.inipath is not None and not config.getoption("flowai_emulator_flows")
+        base = config.inipath.parent if from_ini and config.inipath else None
         flows_path = (base / flows) if base and not Path(flows).is_absolute() else Path(flows)
     transport = pick("flowai_transport", "flowai_transport") or "socket"
     if transport not in TRANSPORTS:

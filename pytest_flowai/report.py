@@ -27,7 +27,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-# -- transcript -----------------------------------------------------------------------------------------------
+# -- transcript --
 
 
 def render_transcript(transcript: Transcript) -> str:
@@ -137,7 +137,7 @@ def _compact(value: JSON, limit: int = 100) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
 
 
-# -- failures -------------------------------------------------------------------------------------------------
+# -- failures --
 
 
 def render_failure(exc: FlowaiError, conversation: Conversation, transcript: Transcript | None) -> str:
@@ -200,7 +200,7 @@ def source_excerpt(turn: Turn, focus: Span) -> list[str]:
     return out
 
 
-# -- terminal -------------------------------------------------------------------------------------------------
+# -- terminal --
 
 
 class FlowaiReporter:

@@ -111,7 +111,9 @@ class FlowaiSession:
         emulator = EmulatorThread(flows=flows, api_key=api_key, client_id=client_id)
         emulator.start()
         self.emulator = emulator
-        return TransportConfig(url=emulator.url, client_id=client_id, api_key=api_key, session_id=self._run_id)
+        return TransportConfig(
+            url=emulator.url, client_id=client_id, api_key=api_key, session_id=self._run_id
+        )
 
     def run(self, conversation: Conversation, transcript: Transcript) -> Transcript:
         """Run one conversation to its end on the session's loop (the only sync-to-async bridge)."""
