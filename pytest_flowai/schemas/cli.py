@@ -125,21 +125,24 @@ def _read(file: str, stdin: TextIO) -> str:
         raise _Unreadable(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
 
 
-def _parse(file: str, text: str) -> list[JSON]:
-    """The documents of a file: one for JSON, any number for YAML (JSON files are parsed as JSON)."""
-    if file.endswith(".json"):
-        try:
-            return [json.loads(text)]
-        except json.JSONDecodeError as exc:
-            raise _Unreadable(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
+def _parse(file: str, text: str) -> dict[int, JSON]:
+    """The documents of a file by 1-based number: one for JSON, any number for YAML (empty ones skipped)."""
     try:
-        documents: list[JSON] = list(yaml.load_all(text, Loader=_JsonLoader))
+        if file.endswith(".json"):
+            return {1: json.loads(text)}
+        loaded: list[JSON] = list(yaml.load_all(text, Loader=_JsonLoader))
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if mark is None:
             raise _Unreadable(f"invalid YAML: {problem}") from exc
         raise _Unreadable(f"invalid YAML: {problem}", mark.line + 1, mark.column + 1) from exc
+    except RecursionError as exc:
+        raise _Unreadable("nested too deeply to parse") from exc
+    # A YAML stream ending in '---' holds an empty (null) document: not a payload anyone meant to check.
+    documents: dict[int, JSON] = {n: doc for n, doc in enumerate(loaded, start=1) if doc is not None}
     if not documents:
         raise _Unreadable("holds no document")
     return documents
@@ -164,8 +167,8 @@ def _check_file(file: str, schema: str | None, stdin: TextIO) -> list[Outcome]:
     except _Unreadable as exc:
         return [Outcome(file=shown, document=None, error=exc.reason, line=exc.line, column=exc.column)]
     if len(documents) == 1:
-        return [_check(shown, None, documents[0], schema)]
-    return [_check(shown, n, doc, schema) for n, doc in enumerate(documents, start=1)]
+        return [_check(shown, None, doc, schema) for doc in documents.values()]
+    return [_check(shown, number, doc, schema) for number, doc in documents.items()]
 
 
 def _print_list(out: TextIO) -> None:

@@ -249,3 +249,31 @@ def test_yaml_timestamps_stay_strings(workdir: Path, capsys: pytest.CaptureFixtu
     )
     assert main(["msg.yaml"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_empty_yaml_documents_are_skipped(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Empty YAML documents (a doubled or trailing '---') are skipped; the others keep their numbers."""
+    (workdir / "tail.yaml").write_text("type: ping\n---\n---\ntype: error\n---\n", encoding="utf-8")
+    assert main(["tail.yaml"]) == 1
+    assert capsys.readouterr().out == "tail.yaml[doc 3]: message: required\n"
+
+
+def test_empty_file_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with no document at all is unusable input."""
+    (workdir / "empty.yaml").write_text("", encoding="utf-8")
+    assert main(["empty.yaml"]) == 2
+    assert capsys.readouterr().err == "empty.yaml: holds no document\n"
+
+
+def test_absurdly_nested_json_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON nested past what the parser can handle is reported in one line, not a traceback."""
+    (workdir / "deep.json").write_text("[" * 100_000, encoding="utf-8")
+    assert main(["deep.json"]) == 2
+    assert capsys.readouterr().err == "deep.json: nested too deeply to parse\n"
+
+
+def test_yaml_tags_that_build_objects_are_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """YAML is loaded safely: a python/object tag is a parse error, never executed."""
+    (workdir / "evil.yaml").write_text("a: !!python/object/apply:os.getcwd []\n", encoding="utf-8")
+    assert main(["evil.yaml"]) == 2
+    assert "invalid YAML: could not determine a constructor" in capsys.readouterr().err
