@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pytest_flowai import schemas
+from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator.engine import (
     BOT_ORIGINATOR,
     EVENT_SPEECH,
@@ -46,7 +47,6 @@ from pytest_flowai.emulator.webhooks import Outbound, RetryPolicy, WebhookDispat
 from pytest_flowai.errors import EmulatorError, quote
 
 if TYPE_CHECKING:
-    from pytest_flowai._json import JSON, JSONObject
     from pytest_flowai.emulator.flows import Bot
 
 log = logging.getLogger(__name__)
