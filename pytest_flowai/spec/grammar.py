@@ -54,6 +54,8 @@ def grammar_problems(root: object, path: str) -> list[SpecError]:
     with_unknown_keys = {tuple(e.absolute_path) for e in leaves if e.validator == "additionalProperties"}
     for error in leaves:
         location = tuple(error.absolute_path)
+        if _is_exactly_one(error) and not isinstance(error.instance, dict):
+            continue  # a turn that is not even a mapping already has its type error
         if _is_exactly_one(error) and location in with_unknown_keys and _present(error) == []:
             continue  # `sya: hi` is reported once, as an unknown key with its did-you-mean
         problems.extend(_describe(error, root, path))

@@ -176,7 +176,14 @@ class RuleChecker:
         except SchemaError as exc:
             at = ".".join(str(part) for part in exc.path)
             where = f" at {at}" if at else ""
-            self.problem(f"'schema' is not a valid JSON Schema{where}: {exc.message}", location)
+            # The meta-schema's own wording for unions ("not valid under any of the given schemas") says
+            # nothing to an author; name the value instead.
+            reason = (
+                exc.message
+                if exc.validator not in ("anyOf", "oneOf")
+                else f"{quote(exc.instance)} is not allowed"
+            )
+            self.problem(f"'schema' is not a valid JSON Schema{where}: {reason}", location)
 
     def _reserved_names(self, mapping: object, location: tuple[PathPart, ...]) -> None:
         if isinstance(mapping, Mapping) and _RESERVED in mapping:

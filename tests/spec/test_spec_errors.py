@@ -564,7 +564,8 @@ def test_yaml_syntax_error_gives_pyyaml_position() -> None:
     error = info.value
     assert error.span is not None
     assert (error.span.line, error.span.column) == (2, 12)
-    assert str(error) == f"{PATH}:2:12: invalid YAML: mapping values are not allowed here"
+    # libyaml says "... allowed in this context", pure-Python pyyaml "... allowed here".
+    assert str(error).startswith(f"{PATH}:2:12: invalid YAML: mapping values are not allowed")
 
 
 def test_unclosed_quote_is_a_syntax_error() -> None:
@@ -635,3 +636,45 @@ def test_file_that_is_not_utf8(tmp_path: pytest.TempPathFactory) -> None:
         stream.write(b"steps:\n  - say: caf\xe9\n")
     with pytest.raises(SpecSyntaxError, match="not UTF-8"):
         load_spec(path)
+
+
+def test_recursive_alias_is_refused() -> None:
+    """An alias inside the node it names is an error, not an endless walk."""
+    with pytest.raises(SpecSyntaxError) as info:
+        load_spec_text("vars: &v {a: *v}\nsteps:\n  - say: hi\n", PATH)
+    assert info.value.span is not None
+    assert (info.value.span.line, info.value.span.column) == (1, 7)
+    assert "recursive alias" in info.value.message
+
+
+def test_alias_bomb_is_refused() -> None:
+    """Aliases that expand to millions of values are refused quickly instead of hanging collection."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 8)]
+    with pytest.raises(SpecSyntaxError, match="expands to more than"):
+        load_spec_text("\n".join(lines) + "\nsteps:\n  - say: hi\n", PATH)
+
+
+def test_deep_nesting_is_refused() -> None:
+    """YAML nested hundreds of levels deep is an error at the place it gets too deep."""
+    with pytest.raises(SpecSyntaxError, match="nested more than"):
+        load_spec_text("vars: {x: " + "[" * 300 + "]" * 300 + "}\nsteps:\n  - say: hi\n", PATH)
+
+
+@pytest.mark.parametrize("number", [".nan", ".inf", "-.inf", "1e999"])
+def test_non_finite_numbers_are_refused(number: str) -> None:
+    """NaN and infinities are not JSON (and a NaN timeout never expires): refused at their place."""
+    with pytest.raises(SpecSyntaxError, match="not a finite number") as info:
+        load_spec_text(f"timeout: {number}\nsteps:\n  - say: hi\n", PATH)
+    assert info.value.span is not None
+    assert (info.value.span.line, info.value.span.column) == (1, 10)
+
+
+def test_turn_that_is_not_a_mapping() -> None:
+    """A turn written as a bare string gets one clear type error."""
+    assert only_problem(
+        """\
+        steps:
+          - hello
+        """
+    )[:3] == (2, 5, "turn 1 must be a mapping, got 'hello'")
