@@ -65,8 +65,8 @@ class Controls:
 
     async def status(self, thread_id: str, *, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Whether the bot is paused for ``thread_id`` (``GET rest/v1/pause/:threadId?sync=true``)."""
-        answer = await self._call("GET", "pause", thread_id, None, {"sync": "true"}, timeout)
         what = "asking the bot status"
+        answer = await self._call("GET", "pause", thread_id, None, {"sync": "true"}, what, timeout)
         if not 200 <= answer.status < 300:
             raise failed_status(answer, what)
         body = answer.json_body(what)
@@ -102,7 +102,7 @@ class Controls:
         what: str,
         timeout: float | None,  # noqa: ASYNC109
     ) -> None:
-        answer = await self._call(method, route, thread_id, body, {"writeConcern": "true"}, timeout)
+        answer = await self._call(method, route, thread_id, body, {"writeConcern": "true"}, what, timeout)
         if not 200 <= answer.status < 300:
             raise failed_status(answer, what)
         check_schema(answer.json_body(what), "rest.ok")
@@ -114,6 +114,7 @@ class Controls:
         thread_id: str,
         body: JSON,
         params: dict[str, str],
+        what: str,
         timeout: float | None,  # noqa: ASYNC109
     ) -> HttpAnswer:
         if self._closed:
@@ -128,6 +129,7 @@ class Controls:
             api_key=self._config.api_key,
             params=params,
             body=body,
+            what=what,
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import urllib.parse
 from collections import deque
@@ -54,7 +55,9 @@ def _cause(exc: BaseException) -> str:
     seen: BaseException | None = exc
     best = str(exc) or type(exc).__name__
     while seen is not None:
-        if isinstance(seen, OSError) and seen.strerror:
+        if isinstance(seen, OSError) and seen.errno:
+            best = os.strerror(seen.errno)  # asyncio's own strerror adds noise ("Connect call failed ...")
+        elif isinstance(seen, OSError) and seen.strerror:
             best = seen.strerror
         seen = seen.__cause__ or seen.__context__
     return best
@@ -101,11 +104,14 @@ async def request(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     body: JSON = None,
+    what: str = "",
 ) -> HttpAnswer:
     """Send one HTTP request, bounded by ``timeout`` in all (connect, send, read the whole body).
 
-    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout.
+    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout; its
+    message starts with ``what`` (what we were doing), else the method.
     """
+    doing = what or method
     all_headers = dict(headers or {})
     if api_key:
         all_headers["Authorization"] = api_key
@@ -122,12 +128,12 @@ async def request(
             )
             text = response.text
     except (TimeoutError, httpx.TimeoutException) as exc:
-        raise TransportError(f"{method}: no answer within {timeout:g}s", url=shown) from exc
+        raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
     except httpx.ConnectError as exc:
-        raise TransportError(f"{method}: cannot connect: {redact(_cause(exc), api_key)}", url=shown) from exc
+        raise TransportError(f"{doing}: cannot connect: {redact(_cause(exc), api_key)}", url=shown) from exc
     except (httpx.HTTPError, OSError) as exc:
         raise TransportError(
-            f"{method}: the connection failed: {redact(_cause(exc), api_key)}", url=shown
+            f"{doing}: the connection failed: {redact(_cause(exc), api_key)}", url=shown
         ) from exc
     text = redact(text, api_key)
     try:
@@ -206,6 +212,7 @@ class RestTransport(Transport):
         if self._closed:
             raise TransportError("the REST transport is closed", url=self._config.url)
         url = f"{self._config.url}/rest/v1/messages/{thread_path(message.thread_id)}"
+        what = f"sending a {message.kind.value} message"
         answer = await request(
             self._http,
             "POST",
@@ -214,8 +221,8 @@ class RestTransport(Transport):
             api_key=self._config.api_key,
             params={"sync": "true"},
             body={"payload": rest_payload(message)},
+            what=what,
         )
-        what = f"sending a {message.kind.value} message"
         if not 200 <= answer.status < 300:
             raise failed_status(answer, what)
         body = answer.json_body(what)

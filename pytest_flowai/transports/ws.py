@@ -49,7 +49,9 @@ class _Dropped:
     reason: str
 
     def describe(self) -> str:
-        return f"code {self.code}: {self.reason}" if self.reason else f"code {self.code}"
+        # 1006 is never on the wire: it means the TCP connection ended without a close frame.
+        reason = self.reason or ("no close frame" if self.code == 1006 else "")
+        return f"code {self.code}: {reason}" if reason else f"code {self.code}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +160,7 @@ class SocketTransport(Transport):
             timeout=self._config.connect_timeout,
             params={"clientId": self._client_id, "sessionId": self._config.session_id},
             headers=headers,
+            what="asking socket.info for an endpoint",
         )
         if answer.status in _REFUSED:
             raise TransportError(
