@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pytest_flowai._json import JSON
-from pytest_flowai.errors import Span
+from pytest_flowai.errors import Span, SpecError
 
 
 class TransportKind(StrEnum):
@@ -87,6 +87,11 @@ class Turn:
     end_line: int
     variables: frozenset[str]
     defines: frozenset[str]
+
+    def __post_init__(self) -> None:
+        # `expect: none` and a list of entries are one YAML key, so the loader cannot produce both.
+        if self.expect_none and self.expect is not None:
+            raise SpecError("a turn cannot both expect silence and expect replies", span=self.span)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -66,7 +66,7 @@ class Document:
 if TYPE_CHECKING:
     _SafeLoader = yaml.SafeLoader
 else:
-    # libyaml parses about ten times faster; both build the same nodes with the same marks.
+    # libyaml parses several times faster; both build the same nodes with the same marks.
     _SafeLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 

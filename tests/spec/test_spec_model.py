@@ -5,12 +5,16 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from pytest_flowai.errors import Span
+import pytest
+
+from pytest_flowai.errors import Span, SpecError
 from pytest_flowai.spec import (
     ActionKind,
+    ExpectEntry,
     ExtraMode,
     SpecFile,
     TransportKind,
+    Turn,
     load_spec,
     load_spec_text,
 )
@@ -349,3 +353,30 @@ def test_load_spec_reads_a_file(tmp_path: Path) -> None:
     assert spec.path == str(path)
     assert spec.conversations[0].name == "from disk"
     assert spec.conversations[0].turns[0].span == Span(str(path), 3, 5)
+
+
+def test_turn_cannot_expect_silence_and_replies() -> None:
+    """A Turn built by hand with both `expect_none` and entries is refused with its span."""
+    span = Span(PATH, 3, 5)
+    entry = ExpectEntry(data={"text": "hi"}, span=span, key_spans={"text": span})
+    with pytest.raises(SpecError) as info:
+        Turn(
+            index=1,
+            action=ActionKind.SAY,
+            value="hi",
+            params={},
+            originator={},
+            metadata={},
+            expect=(entry,),
+            expect_none=True,
+            timeout=None,
+            settle=None,
+            silence=None,
+            extra=None,
+            unordered=None,
+            span=span,
+            end_line=3,
+            variables=frozenset(),
+            defines=frozenset(),
+        )
+    assert info.value.span == span
