@@ -90,7 +90,7 @@ class Turn:
 
     def __post_init__(self) -> None:
         # `expect: none` and a list of entries are one YAML key, so the loader cannot produce both.
-        if self.expect_none and self.expect is not None:
+        if self.expect_none and self.expect:
             raise SpecError("a turn cannot both expect silence and expect replies", span=self.span)
 
 
