@@ -103,12 +103,13 @@ def format_path(parts: Iterable[PathPart]) -> str:
     """``payload.messages[0].title`` from ``["payload", "messages", 0, "title"]``; odd keys are quoted."""
     text = ""
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             text += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
             text += f".{part}" if text else part
         else:
-            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+            # YAML allows keys that are not strings (1.5, true); quote them like odd string keys.
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
     return text
 
 
@@ -141,7 +142,7 @@ def validate(obj: JSON, name: str) -> None:
 
 def _sort_key(path: tuple[PathPart, ...]) -> tuple[tuple[int, int, str], ...]:
     # Indexes sort as numbers (messages[2] before messages[10]); keys sort as text.
-    return tuple((0, part, "") if isinstance(part, int) else (1, 0, part) for part in path)
+    return tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path)
 
 
 def _path_of(error: ValidationError) -> tuple[PathPart, ...]:
@@ -153,11 +154,11 @@ def _explain(error: ValidationError) -> Iterator[tuple[tuple[PathPart, ...], str
     path = _path_of(error)
     keyword = error.validator
     instance = error.instance
-    if keyword == "required" and isinstance(instance, dict):
-        # jsonschema reports a missing property at its parent; we report it where it is missing.
-        for prop in cast("list[str]", error.validator_value):
-            if prop not in instance:
-                yield (*path, prop), "required"
+    if keyword == "required":
+        # jsonschema reports a missing property at its parent, once per missing property; we report each
+        # where it is missing (violations() drops the repeats).
+        for prop in _missing(error):
+            yield (*path, prop), "required"
     elif keyword == "additionalProperties" and error.validator_value is False and isinstance(instance, dict):
         for prop in _extra_properties(instance, error.schema):
             yield (*path, prop), f"unexpected property {prop!r}"
@@ -173,7 +174,7 @@ def _extra_properties(instance: dict[str, object], schema: object) -> list[str]:
     return [
         key
         for key in instance
-        if key not in declared and not any(re.search(pattern, key) for pattern in patterns)
+        if key not in declared and not any(re.search(pattern, str(key)) for pattern in patterns)
     ]
 
 
@@ -201,23 +202,23 @@ def _explain_alternatives(
 
 
 def _missing(error: ValidationError) -> list[str]:
+    """The properties a failed ``required`` asked for that the object lacks."""
     instance = error.instance
-    props = cast("list[str]", error.validator_value)
-    return [p for p in props if isinstance(instance, dict) and p not in instance]
+    if not isinstance(instance, dict):
+        return []
+    return [prop for prop in cast("list[str]", error.validator_value) if prop not in instance]
 
 
-_JSON_TYPE_NAMES: dict[type, str] = {dict: "an object", list: "an array"}
-
-
-def show(value: object) -> str:
+def _show(value: object) -> str:
     """A value as a message quotes it: JSON words for null and booleans, a kind for containers."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    for kind, label in _JSON_TYPE_NAMES.items():
-        if isinstance(value, kind):
-            return label
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
     return quote(value)
 
 
@@ -232,25 +233,24 @@ def _message(error: ValidationError) -> str:
     instance = error.instance
     if keyword == "type":
         types = expected if isinstance(expected, list) else [expected]
-        return f"expected {' or '.join(str(t) for t in types)}, got {show(instance)}"
+        return f"expected {' or '.join(str(t) for t in types)}, got {_show(instance)}"
     if keyword == "enum" and isinstance(expected, list):
-        return f"must be one of [{', '.join(show(v) for v in expected)}], got {show(instance)}"
+        return f"must be one of [{', '.join(_show(v) for v in expected)}], got {_show(instance)}"
     if keyword == "const":
-        return f"must be {show(expected)}, got {show(instance)}"
+        return f"must be {_show(expected)}, got {_show(instance)}"
     bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
     if keyword in bounds:
-        return f"must be {bounds[str(keyword)]} {expected}, got {show(instance)}"
+        return f"must be {bounds[str(keyword)]} {expected}, got {_show(instance)}"
     if keyword in ("minLength", "minItems", "minProperties") and expected == 1:
         return "must not be empty"
-    sized = isinstance(instance, str | list | dict)
-    if keyword in ("minLength", "maxLength") and sized:
+    if keyword in ("minLength", "maxLength") and isinstance(instance, str):
         limit = "at least" if keyword == "minLength" else "at most"
-        return f"must be {limit} {_plural(expected, 'character')} long, got {len(cast('str', instance))}"
-    if keyword in ("minItems", "maxItems") and sized:
+        return f"must be {limit} {_plural(expected, 'character')} long, got {len(instance)}"
+    if keyword in ("minItems", "maxItems") and isinstance(instance, list):
         limit = "at least" if keyword == "minItems" else "at most"
-        return f"must have {limit} {_plural(expected, 'item')}, got {len(cast('list[object]', instance))}"
+        return f"must have {limit} {_plural(expected, 'item')}, got {len(instance)}"
     if keyword == "pattern":
-        return f"must match {expected!r}, got {show(instance)}"
+        return f"must match {expected!r}, got {_show(instance)}"
     if keyword == "uniqueItems":
         return "must not repeat items"
     if keyword == "oneOf":

@@ -277,3 +277,10 @@ def test_yaml_tags_that_build_objects_are_refused(workdir: Path, capsys: pytest.
     (workdir / "evil.yaml").write_text("a: !!python/object/apply:os.getcwd []\n", encoding="utf-8")
     assert main(["evil.yaml"]) == 2
     assert "invalid YAML: could not determine a constructor" in capsys.readouterr().err
+
+
+def test_non_string_yaml_keys_are_quoted_in_paths(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A YAML key that is a number still gets a readable path instead of a crash."""
+    (workdir / "params.yaml").write_text("1.5: one\ntrue: [{value: x}]\n", encoding="utf-8")
+    assert main(["--schema", "params", "params.yaml"]) == 1
+    assert capsys.readouterr().out == "params.yaml: [\"1.5\"]: expected array, got 'one'\n"
