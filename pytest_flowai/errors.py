@@ -153,7 +153,12 @@ class TurnFailed(FlowaiError):
     def __str__(self) -> str:
         where = f"{self.span}: " if self.span else ""
         turn = f"turn {self.turn}: " if self.turn is not None else ""
-        return f"{where}{turn}{self.reason}"
+        text = f"{where}{turn}{self.reason}"
+        if self.detail:
+            text += "\n" + self.detail
+        elif self.mismatches:
+            text += "".join(f"\n  {m}" for m in self.mismatches)
+        return text
 
 
 class TransportError(FlowaiError):

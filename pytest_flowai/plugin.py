@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from pytest_flowai import report
+from pytest_flowai.fixtures import attach_transcripts, flowai
 from pytest_flowai.session import FlowaiSession, Options
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
 TRANSPORTS = ("socket", "rest")
 REPORTER = pytest.StashKey[report.FlowaiReporter]()
+
+__all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,6 +90,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     options = _options(config)
     target = options.url or f"embedded emulator (flows: {options.emulator_flows or 'not set'})"
     return report.header_lines(target, options.transport, config.getini("flowai_spec_glob"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    if call.when == "call":
+        attach_transcripts(item)
+    return (yield)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -1,0 +1,245 @@
+"""The `flowai` fixture: the spec runner for Python tests, for checks that YAML cannot express.
+
+Each call is one turn, run by the same runner as a YAML turn, so failures read the same.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import pytest
+
+from pytest_flowai import report
+from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.conversation import ConversationRunner, Received, Transcript
+from pytest_flowai.errors import FlowaiError, Span
+from pytest_flowai.nodes import SESSION
+from pytest_flowai.session import FlowaiSession
+from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
+
+ExpectArg = Sequence[Mapping[str, JSON]] | None
+CHATS = pytest.StashKey[list["Chat"]]()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot answered to one turn: the reply payloads as they arrived."""
+
+    payloads: tuple[JSONObject, ...]
+
+    @property
+    def messages(self) -> list[JSONObject]:
+        """Every message of every payload, in order."""
+        return [m for p in self.payloads for m in _objects(p.get("messages"))]
+
+    @property
+    def responses(self) -> list[JSONObject]:
+        """Every response (bubble) of every message, in order."""
+        return [r for m in self.messages for r in _objects(m.get("responses"))]
+
+    @property
+    def texts(self) -> list[str]:
+        """The texts of the text bubbles."""
+        texts = []
+        for response in self.responses:
+            payload = response.get("payload")
+            if response.get("type") == "text" and isinstance(payload, dict):
+                text = payload.get("text")
+                if isinstance(text, str):
+                    texts.append(text)
+        return texts
+
+    def __bool__(self) -> bool:
+        return bool(self.payloads)
+
+
+def _objects(value: JSON) -> list[JSONObject]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+class Chat:
+    """One conversation (one thread) with the bot under test, driven from Python."""
+
+    def __init__(self, session: FlowaiSession, *, name: str, transport: str) -> None:
+        self._session = session
+        self.transcript = Transcript(name=name, thread_id=session.next_thread_id(), transport=transport)
+        conversation = Conversation(
+            name=name,
+            marks=(),
+            transport=TransportKind(transport),
+            vars={},
+            timeout=None,
+            settle=None,
+            silence=None,
+            extra=None,
+            unordered=None,
+            originator={},
+            metadata={},
+            turns=(),
+            span=Span("<python>", 1),
+            path="<python>",
+            document=0,
+        )
+        self._runner = ConversationRunner(
+            conversation,
+            session.settings(),
+            thread_id=self.transcript.thread_id,
+            transcript=self.transcript,
+            open_transport=session._open,
+        )
+        self._turns = 0
+
+    @property
+    def thread_id(self) -> str:
+        return self.transcript.thread_id
+
+    @property
+    def variables(self) -> Mapping[str, JSON]:
+        """Variables set so far (by `save` and regex groups)."""
+        return MappingProxyType(self._runner.variables)
+
+    def say(self, text: str, *, expect: ExpectArg = None, **options: JSON) -> Reply:
+        """Send a text; with `expect`, check the replies as a YAML turn would (raises TurnFailed).
+
+        `expect` is a list of entries written as in YAML (`[{"text": {"contains": "Hi"}}]`); an empty list
+        means the bot must stay silent. `options`: timeout, settle, silence, extra, unordered.
+        """
+        __tracebackhide__ = True
+        return self._turn(ActionKind.SAY, text, expect=expect, options=options)
+
+    def event(
+        self,
+        name: str,
+        params: Mapping[str, JSON] | None = None,
+        *,
+        expect: ExpectArg = None,
+        **options: JSON,
+    ) -> Reply:
+        """Trigger an event, with params written simply (`{"orderId": "42"}`)."""
+        __tracebackhide__ = True
+        return self._turn(ActionKind.EVENT, name, params=params, expect=expect, options=options)
+
+    def location(
+        self, lat: float | str, long: float | str, title: str | None = None, *, expect: ExpectArg = None
+    ) -> Reply:
+        """Share a location (REST only, as in Flow.ai)."""
+        __tracebackhide__ = True
+        value: JSONObject = {"lat": str(lat), "long": str(long)}
+        if title is not None:
+            value["title"] = title
+        return self._turn(ActionKind.LOCATION, value, expect=expect, options={})
+
+    def media(
+        self, media_type: str, url: str, mime_type: str | None = None, *, expect: ExpectArg = None
+    ) -> Reply:
+        """Send a media message (REST only, as in Flow.ai)."""
+        __tracebackhide__ = True
+        value: JSONObject = {"mediaType": media_type, "url": url}
+        if mime_type is not None:
+            value["mimeType"] = mime_type
+        return self._turn(ActionKind.MEDIA, value, expect=expect, options={})
+
+    def pause(self) -> None:
+        """Pause the bot for this thread."""
+        self._turn(ActionKind.PAUSE, True, expect=None, options={})
+
+    def resume(self) -> None:
+        """Resume the bot for this thread."""
+        self._turn(ActionKind.RESUME, True, expect=None, options={})
+
+    def handover(self, seconds_to_pause: float | None = None) -> None:
+        """Hand the thread over to a human, pausing the bot (for `seconds_to_pause`, if given)."""
+        value: JSONObject = {} if seconds_to_pause is None else {"secondsToPause": seconds_to_pause}
+        self._turn(ActionKind.HANDOVER, value, expect=None, options={})
+
+    def _turn(
+        self,
+        action: ActionKind,
+        value: JSON,
+        *,
+        expect: ExpectArg,
+        options: Mapping[str, JSON],
+        params: Mapping[str, JSON] | None = None,
+    ) -> Reply:
+        __tracebackhide__ = True
+        self._turns += 1
+        span = _caller_span()
+        entries = None
+        if expect is not None:
+            entries = tuple(ExpectEntry(data=dict(e), span=span, key_spans={}) for e in expect)
+        turn = Turn(
+            index=self._turns,
+            action=action,
+            value=value,
+            params=dict(params or {}),
+            originator={},
+            metadata={},
+            expect=entries,
+            expect_none=expect is not None and not expect,
+            timeout=_seconds(options.get("timeout")),
+            settle=_seconds(options.get("settle")),
+            silence=_seconds(options.get("silence")),
+            extra=ExtraMode(str(options["extra"])) if "extra" in options else None,
+            unordered=bool(options.get("unordered", False)),
+            span=span,
+            end_line=span.line,
+            variables=frozenset(),
+            defines=frozenset(),
+        )
+        try:
+            self._session.runner.run(self._runner._run_turn(turn))
+        except FlowaiError as exc:
+            # The runner's frames say nothing the message does not: point at the test's own line.
+            raise exc.with_traceback(None)  # noqa: B904
+        return Reply(
+            tuple(
+                e.payload for e in self.transcript.events if isinstance(e, Received) and e.turn == turn.index
+            )
+        )
+
+    def close(self) -> None:
+        self._session.runner.run(self._runner.aclose())
+
+
+def _seconds(value: JSON) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _caller_span() -> Span:
+    """The line of the test that made the call, so a failure points at it."""
+    frame = sys._getframe(1)
+    here = __file__
+    while frame.f_back is not None and frame.f_code.co_filename == here:
+        frame = frame.f_back
+    return Span(frame.f_code.co_filename, frame.f_lineno)
+
+
+@pytest.fixture
+def flowai(request: pytest.FixtureRequest) -> Iterator[Chat]:
+    """A fresh conversation with the bot under test (a new thread), closed after the test.
+
+    `@pytest.mark.flowai(transport="rest")` chooses the transport; else the configured default.
+    """
+    session = request.config.stash[SESSION]
+    marker = request.node.get_closest_marker("flowai")
+    transport = str(marker.kwargs.get("transport")) if marker and "transport" in marker.kwargs else None
+    chat = Chat(session, name=request.node.name, transport=transport or session.options.transport)
+    request.node.stash.setdefault(CHATS, []).append(chat)
+    try:
+        yield chat
+    finally:
+        chat.close()
+
+
+def attach_transcripts(item: pytest.Item) -> None:
+    """Add the transcript of each `flowai` chat of `item` to its call report (shown when it fails)."""
+    chats = item.stash.get(CHATS, [])
+    if not chats:
+        return
+    session = item.config.stash[SESSION]
+    for chat in chats:
+        text = report.redact(report.render_transcript(chat.transcript), session.secrets())
+        item.add_report_section("call", "flowai transcript", text)
