@@ -2,57 +2,54 @@
 
 from __future__ import annotations
 
-from pytest_flowai._json import JSON, JSONObject
+from dataclasses import dataclass
+from functools import cache
 
-_CLIENT_FRAMES = frozenset({"message.send", "ping", "thread.noticed", "activity.user.typing"})
-_SERVER_FRAMES = frozenset(
-    {
-        "message.delivered",
-        "message.received",
-        "error",
-        "pong",
-        "agent.typing",
-        "secret.generated",
-        "interruption.occurred",
-    }
-)
-_MESSAGING_TYPES = frozenset({"text", "event", "location", "media"})
-_TEMPLATE_TYPES = frozenset(
-    {
-        "text",
-        "image",
-        "video",
-        "audio",
-        "file",
-        "location",
-        "card",
-        "buttons",
-        "carousel",
-        "list",
-        "custom",
-        "note",
-        "handover",
-        "webview",
-    }
-)
-_WEBHOOK_EVENTS = frozenset(
-    {
-        "message",
-        "history",
-        "threads",
-        "trigger.events",
-        "businessHours",
-        "paused",
-        "resumed",
-        "isPaused",
-        "inbound",
-        "outbound",
-        "takeover",
-        "message.reply",
-        "message.delivered",
-        "control.handover",
-    }
-)
+from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.schemas.validate import raw
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Vocabulary:
+    """The type names the schemas define, read from them so inference and schemas cannot drift apart."""
+
+    frames: frozenset[str]
+    messaging_types: frozenset[str]
+    template_types: frozenset[str]
+    webhook_events: frozenset[str]
+
+
+def _type_enum(schema: str) -> frozenset[str]:
+    """The values a schema's ``properties.type.enum`` allows."""
+    properties = raw(schema).get("properties")
+    kind = properties.get("type") if isinstance(properties, dict) else None
+    values = kind.get("enum") if isinstance(kind, dict) else None
+    return frozenset(v for v in values if isinstance(v, str)) if isinstance(values, list) else frozenset()
+
+
+def _dispatched(schema: str) -> frozenset[str]:
+    """The ``type`` values a schema dispatches on with ``allOf: [{if: {properties: {type: {const}}}}]``."""
+    branches = raw(schema).get("allOf")
+    found: set[str] = set()
+    for branch in branches if isinstance(branches, list) else []:
+        condition = branch.get("if") if isinstance(branch, dict) else None
+        properties = condition.get("properties") if isinstance(condition, dict) else None
+        kind = properties.get("type") if isinstance(properties, dict) else None
+        if isinstance(kind, dict) and isinstance(kind.get("const"), str):
+            found.add(str(kind["const"]))
+    return frozenset(found)
+
+
+@cache
+def _vocabulary() -> _Vocabulary:
+    return _Vocabulary(
+        frames=_type_enum("server-frame") | _type_enum("client-frame"),
+        messaging_types=_type_enum("messaging.message"),
+        template_types=_dispatched("response"),
+        webhook_events=_dispatched("webhook"),
+    )
+
+
 # Which key of a sync answer's ``result`` tells which REST answer it is.
 _RESULT_KEYS = (
     ("messages", "rest.sync-result"),
@@ -84,13 +81,14 @@ def _by_type(obj: JSONObject, kind: str) -> str | None:
         return "webhook"
     if "stepId" in obj:
         return "step"
-    if kind in _CLIENT_FRAMES or kind in _SERVER_FRAMES:
+    known = _vocabulary()
+    if kind in known.frames:
         return kind
-    if kind in _MESSAGING_TYPES and "threadId" in obj:
+    if kind in known.messaging_types and "threadId" in obj:
         return "messaging.message"
-    if kind in _TEMPLATE_TYPES and "payload" in obj:
+    if kind in known.template_types and "payload" in obj:
         return "response"
-    if kind in _WEBHOOK_EVENTS:
+    if kind in known.webhook_events:
         return "webhook"
     return None
 
