@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,6 +112,13 @@ def send_frame(thread_id: str, speech: str, trace_id: int = 1, **extra: JSON) ->
             "payload": {"threadId": thread_id, "traceId": trace_id, "speech": speech, **extra},
         }
     )
+
+
+async def until(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Poll ``check`` until true; TimeoutError after ``within`` seconds (for states only a poll can see)."""
+    async with asyncio.timeout(within):
+        while not await check():  # noqa: ASYNC110 - the state lives in another process or thread
+            await asyncio.sleep(0.02)
 
 
 def close_code(exc: ConnectionClosed) -> int:

@@ -1,13 +1,12 @@
-"""The emulator's REST API v1, management and admin routes, spoken to with a real httpx client over loopback."""
+"""The emulator's REST API v1, management and admin routes, spoken to by a real httpx client over loopback."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, client, error_message, run, valid
+from emulator_helpers import API_KEY, client, error_message, run, until, valid
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
@@ -368,8 +367,11 @@ def test_handover_with_seconds_to_pause_expires(emu: EmulatorThread) -> None:
         async with client(emu.url) as http:
             await http.post(f"/rest/v1/handover/{THREAD}", json={"secondsToPause": 0.3})
             paused = await _status(http)()
-            while await _status(http)():
-                await asyncio.sleep(0.05)
+
+            async def resumed() -> bool:
+                return not await _status(http)()
+
+            await until(resumed)
             return paused, texts(await say(http, "hello"))
 
     paused, reply = run(scenario(), timeout=5)

@@ -1,0 +1,333 @@
+"""The emulator's socket API: socket.info, single-use endpoints, frames, errors, delays, idle timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from emulator_helpers import (
+    client,
+    close_code,
+    error_message,
+    in_process,
+    nothing_arrives,
+    open_socket,
+    receive,
+    run,
+    send_frame,
+    socket_endpoint,
+    valid,
+)
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import EmulatorThread
+
+THREAD = "2f7c0d0e4a4b4f5e9b1f6c3a2d1e0f9a|channel-7"
+
+
+def test_message_send_gets_delivered_then_received(emu: EmulatorThread) -> None:
+    """message.send is echoed as message.delivered (with metadata and traceId), then the reply arrives."""
+
+    async def scenario() -> tuple[JSONObject, JSONObject]:
+        async with open_socket(emu.url) as ws:
+            await ws.send(send_frame(THREAD, "hello", trace_id=1519091841664))
+            return await receive(ws), await receive(ws)
+
+    delivered, received = run(scenario())
+    assert delivered["type"] == "message.delivered"
+    assert delivered["payload"] == {
+        "threadId": THREAD,
+        "traceId": 1519091841664,
+        "speech": "hello",
+        "metadata": {},
+        "originator": {"name": "anonymous", "role": "external", "profile": {}},
+    }
+    assert received["type"] == "message.received"
+    payload = received["payload"]
+    assert payload["threadId"] == THREAD  # type: ignore[index,call-overload]
+    assert payload["messages"][0]["step"]["stepId"] == "hello"  # type: ignore[index,call-overload]
+
+
+def test_sdk_shaped_client_is_accepted(emu: EmulatorThread) -> None:
+    """What Flow.ai's JavaScript SDK sends works: identity headers ("null" = absent), nonce, events."""
+
+    async def scenario() -> tuple[JSONObject, JSONObject]:
+        headers = {
+            "x-flowai-clientid": emu.client_id,
+            "x-flowai-sessionid": "sdk-session",
+            "x-flowai-threadid": "null",
+            "x-flowai-secret": "null",
+        }
+        async with client(emu.url, key=None) as http:
+            answer = await http.get("/socket.info", headers=headers)
+        endpoint = valid(answer.json(), "socket.info")["payload"]["endpoint"]  # type: ignore[index,call-overload]
+        frame = {
+            "type": "message.send",
+            "payload": {
+                "threadId": THREAD,
+                "traceId": 7,
+                "speech": "event attachment",
+                "nonce": "abc",
+                "originator": {"name": "Jo", "role": "external", "profile": {}},
+                "metadata": {"timezone": 1, "contexts": [], "params": {}, "domain": {"realm": "server"}},
+                "attachment": {"type": "event", "payload": {"name": "INTRO"}},
+            },
+        }
+        async with connect(endpoint, open_timeout=5) as ws:
+            await ws.send(json.dumps(frame))
+            return await receive(ws), await receive(ws)
+
+    delivered, received = run(scenario())
+    assert delivered["payload"]["metadata"]["domain"] == {"realm": "server"}  # type: ignore[index,call-overload]
+    message = received["payload"]["messages"][0]  # type: ignore[index,call-overload]
+    assert message["step"]["stepId"] == "intro"
+    assert message["replyTo"] == "event attachment"
+
+
+def test_ping_pong_and_silent_frames(emu: EmulatorThread) -> None:
+    """ping gets pong; thread.noticed and activity.user.typing are accepted without any answer."""
+
+    async def scenario() -> None:
+        async with open_socket(emu.url) as ws:
+            await ws.send(json.dumps({"type": "thread.noticed", "payload": {"threadId": THREAD}}))
+            await ws.send(json.dumps({"type": "activity.user.typing", "payload": {"threadId": THREAD}}))
+            await nothing_arrives(ws)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("frame", "words"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1]", "JSON object"),
+        ('{"payload": {}}', "type: missing"),
+        ('{"type": "message.sned"}', "unknown frame type 'message.sned'"),
+        ('{"type": "message.send"}', "payload: required"),
+        ('{"type": "message.send", "payload": {"speech": "hi"}}', "payload.threadId: required"),
+        ('{"type": "message.send", "payload": {"threadId": "", "speech": "hi"}}', "payload.threadId"),
+        ('{"type": "message.send", "payload": {"threadId": "t", "speech": 3}}', "payload.speech"),
+        ('{"type": "message.send", "payload": {"threadId": "t", "speech": "a", "traceId": "1"}}', "traceId"),
+        (json.dumps({"type": "message.send", "payload": {"threadId": "t", "speech": "y" * 256}}), "255"),
+        (
+            json.dumps(
+                {"type": "message.send", "payload": {"threadId": "t", "speech": "a", "attachment": {}}}
+            ),
+            "attachment",
+        ),
+        ("x" * (1024 * 1024 + 1), "limit"),
+    ],
+)
+def test_bad_frames_get_an_error_frame_and_the_connection_stays(
+    emu: EmulatorThread, frame: str, words: str
+) -> None:
+    """Each kind of bad frame gets an error frame naming the problem, and the connection stays usable."""
+
+    async def scenario() -> JSONObject:
+        async with open_socket(emu.url) as ws:
+            await ws.send(frame)
+            error = await receive(ws)
+            await nothing_arrives(ws)
+            return error
+
+    error = run(scenario())
+    assert error["type"] == "error"
+    assert words in str(error["message"])
+    assert len(str(error["message"])) < 400
+
+
+def test_binary_frames_get_an_error(emu: EmulatorThread) -> None:
+    """A binary frame is answered with an error frame; the socket API speaks JSON text."""
+
+    async def scenario() -> JSONObject:
+        async with open_socket(emu.url) as ws:
+            await ws.send(b"\x00\x01")
+            return await receive(ws)
+
+    assert "binary" in str(run(scenario())["message"])
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "status", "words"),
+    [
+        ({"sessionId": "s"}, {}, 400, "clientId"),
+        ({"clientId": "someone-else", "sessionId": "s"}, {}, 401, "someone-else"),
+        ({"clientId": "flowai-emulator"}, {}, 400, "sessionId"),
+        ({}, {"x-flowai-clientid": "null", "x-flowai-sessionid": "s"}, 400, "clientId"),
+        ({}, {"x-flowai-clientid": "flowai-emulator", "x-flowai-sessionid": "undefined"}, 400, "sessionId"),
+    ],
+)
+def test_socket_info_rejects_bad_identity(
+    emu: EmulatorThread, params: dict[str, str], headers: dict[str, str], status: int, words: str
+) -> None:
+    """socket.info needs a known clientId and a sessionId, in the query or the SDK's headers."""
+
+    async def scenario() -> httpx.Response:
+        async with client(emu.url, key=None) as http:
+            return await http.get("/socket.info", params=params, headers=headers)
+
+    assert words in error_message(run(scenario()), status)
+
+
+def test_endpoints_are_single_use(emu: EmulatorThread) -> None:
+    """A second connection to the same endpoint, or to a made-up one, is closed with 1008 and a reason."""
+
+    async def scenario() -> list[tuple[int, str]]:
+        async with client(emu.url, key=None) as http:
+            endpoint = await socket_endpoint(http)
+        closes = []
+        async with connect(endpoint, open_timeout=5) as first:
+            await first.send(json.dumps({"type": "ping"}))
+            await receive(first)
+            for url in (endpoint, endpoint.rsplit("/", 1)[0] + "/made-up"):
+                async with connect(url, open_timeout=5) as again:
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await receive(again)
+                    closes.append(
+                        (close_code(closed.value), closed.value.rcvd.reason if closed.value.rcvd else "")
+                    )
+        return closes
+
+    for code, reason in run(scenario()):
+        assert code == 1008
+        assert "socket.info" in reason
+
+
+def test_endpoints_expire() -> None:
+    """An endpoint not used within its lifetime is refused with 1008 saying it expired."""
+
+    async def scenario() -> tuple[int, str]:
+        emulator = await in_process(endpoint_ttl=0.05)
+        try:
+            async with client(emulator.url, key=None) as http:
+                endpoint = await socket_endpoint(http)
+            await asyncio.sleep(0.15)  # outlive the endpoint: the passing of time is what is tested
+            async with connect(endpoint, open_timeout=5) as ws:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive(ws)
+            rcvd = closed.value.rcvd
+            return close_code(closed.value), rcvd.reason if rcvd else ""
+        finally:
+            await emulator.stop()
+
+    code, reason = run(scenario())
+    assert code == 1008
+    assert "expired" in reason
+
+
+def test_idle_connections_are_closed() -> None:
+    """A connection that sends no frame for the idle timeout is closed by the server with a reason."""
+
+    async def scenario() -> tuple[int, str, float]:
+        emulator = await in_process(idle_timeout=0.3)
+        try:
+            async with open_socket(emulator.url) as ws:
+                started = time.monotonic()
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive(ws)
+                rcvd = closed.value.rcvd
+                return close_code(closed.value), rcvd.reason if rcvd else "", time.monotonic() - started
+        finally:
+            await emulator.stop()
+
+    code, reason, waited = run(scenario())
+    assert code == 1001
+    assert "no frame" in reason
+    assert 0.2 < waited < 3
+
+
+def test_delays_split_the_reply_into_frames(emu: EmulatorThread) -> None:
+    """A response with a delay arrives in its own later frame, holding a copy of its message."""
+
+    async def scenario() -> tuple[JSONObject, JSONObject, float]:
+        async with open_socket(emu.url) as ws:
+            await ws.send(send_frame(THREAD, "menu"))
+            await receive(ws)  # delivered
+            first = await receive(ws)
+            started = time.monotonic()
+            second = await receive(ws)
+            return first, second, time.monotonic() - started
+
+    first, second, gap = run(scenario())
+    one = first["payload"]["messages"]  # type: ignore[index,call-overload]
+    two = second["payload"]["messages"]  # type: ignore[index,call-overload]
+    assert [r["type"] for r in one[0]["responses"]] == ["text"]
+    assert [r["type"] for r in two[0]["responses"]] == ["carousel"]
+    assert two[0]["responses"][0]["delay"] == 300
+    assert one[0]["step"] == two[0]["step"]
+    assert gap >= 0.25
+
+
+def test_replies_keep_their_order_across_messages(emu: EmulatorThread) -> None:
+    """Two messages sent at once are answered in order, the delayed bubbles of the first before the second."""
+
+    async def scenario() -> list[str]:
+        async with open_socket(emu.url) as ws:
+            await ws.send(send_frame(THREAD, "menu", trace_id=1))
+            await ws.send(send_frame(THREAD, "bye", trace_id=2))
+            kinds = []
+            for _ in range(5):
+                frame = await receive(ws)
+                if frame["type"] == "message.delivered":
+                    kinds.append(f"delivered {frame['payload']['traceId']}")  # type: ignore[index,call-overload]
+                else:
+                    responses = frame["payload"]["messages"][0]["responses"]  # type: ignore[index,call-overload]
+                    kinds.append(responses[0]["type"])
+            return kinds
+
+    kinds = run(scenario())
+    assert kinds[0] == "delivered 1"
+    assert [k for k in kinds if not k.startswith("delivered")] == ["text", "carousel", "text"]
+
+
+def test_latency_delays_every_reply() -> None:
+    """With latency set, the reply comes at least that long after the message.delivered echo."""
+
+    async def scenario() -> float:
+        emulator = await in_process(latency_ms=250)
+        try:
+            async with open_socket(emulator.url) as ws:
+                await ws.send(send_frame(THREAD, "bye"))
+                await receive(ws)
+                started = time.monotonic()
+                await receive(ws)
+                return time.monotonic() - started
+        finally:
+            await emulator.stop()
+
+    assert run(scenario()) >= 0.2
+
+
+def test_paused_thread_gets_delivered_but_no_reply(emu: EmulatorThread) -> None:
+    """On a paused thread the socket echoes the message but the bot stays silent."""
+
+    async def scenario() -> JSONObject:
+        async with client(emu.url) as http:
+            await http.post(f"/rest/v1/pause/{THREAD}")
+        async with open_socket(emu.url) as ws:
+            await ws.send(send_frame(THREAD, "hello"))
+            delivered = await receive(ws)
+            await nothing_arrives(ws)
+            return delivered
+
+    assert run(scenario())["type"] == "message.delivered"
+
+
+def test_moderator_over_the_socket_pauses(emu: EmulatorThread) -> None:
+    """A moderator's message over the socket gets no reply and pauses the thread."""
+
+    async def scenario() -> bool:
+        async with open_socket(emu.url) as ws:
+            await ws.send(send_frame(THREAD, "hello", originator={"name": "Agent", "role": "moderator"}))
+            await receive(ws)
+            await nothing_arrives(ws)
+        async with client(emu.url) as http:
+            status = (await http.get(f"/rest/v1/pause/{THREAD}?sync=true")).json()
+        return bool(status["isPaused"])
+
+    assert run(scenario()) is True
