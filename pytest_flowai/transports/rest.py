@@ -50,7 +50,7 @@ def check_schema(instance: JSON, name: str) -> None:
         raise SchemaViolation(name, found, instance)
 
 
-def _cause(exc: BaseException) -> str:
+def describe_cause(exc: BaseException) -> str:
     """The most telling text of an exception chain: the OS error at its root when there is one."""
     seen: BaseException | None = exc
     best = str(exc) or type(exc).__name__
@@ -130,10 +130,11 @@ async def request(
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
     except httpx.ConnectError as exc:
-        raise TransportError(f"{doing}: cannot connect: {redact(_cause(exc), api_key)}", url=shown) from exc
+        cause = redact(describe_cause(exc), api_key)
+        raise TransportError(f"{doing}: cannot connect: {cause}", url=shown) from exc
     except (httpx.HTTPError, OSError) as exc:
         raise TransportError(
-            f"{doing}: the connection failed: {redact(_cause(exc), api_key)}", url=shown
+            f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown
         ) from exc
     text = redact(text, api_key)
     try:
@@ -248,6 +249,7 @@ __all__ = [
     "HttpAnswer",
     "RestTransport",
     "check_schema",
+    "describe_cause",
     "failed_status",
     "new_http_client",
     "request",

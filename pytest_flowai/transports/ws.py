@@ -26,7 +26,7 @@ from pytest_flowai.transports.base import (
     Transport,
     TransportConfig,
 )
-from pytest_flowai.transports.rest import _cause, check_schema, new_http_client, request
+from pytest_flowai.transports.rest import check_schema, describe_cause, new_http_client, request
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON, JSONObject
@@ -208,7 +208,9 @@ class SocketTransport(Transport):
                 f"the WebSocket did not open within {self._config.connect_timeout:g}s", url=_shown(endpoint)
             ) from exc
         except (WebSocketException, OSError) as exc:
-            raise TransportError(f"cannot open the WebSocket: {_cause(exc)}", url=_shown(endpoint)) from exc
+            raise TransportError(
+                f"cannot open the WebSocket: {describe_cause(exc)}", url=_shown(endpoint)
+            ) from exc
         self._generation += 1
         self._ws = ws
         self._drop = None
