@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import httpx
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, SpecError, TransportError, TurnFailed
@@ -23,6 +25,7 @@ from pytest_flowai.transports.base import (
     OutgoingKind,
     Transport,
     TransportConfig,
+    open_transport,
 )
 from pytest_flowai.transports.controls import Controls
 
@@ -101,9 +104,6 @@ class RunSettings:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-OpenTransport = Callable[[str, TransportConfig], Awaitable[Transport]]
-
-
 @dataclass(frozen=True, slots=True)
 class _Timing:
     timeout: float
@@ -170,13 +170,14 @@ class ConversationRunner:
         *,
         thread_id: str,
         transcript: Transcript,
-        open_transport: OpenTransport,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.conversation = conversation
         self.settings = settings
         self.thread_id = thread_id
         self.transcript = transcript
-        self._open_transport = open_transport
+        # One HTTP client shared by the session: building one costs ~25 ms (its TLS context).
+        self._http = http
         self._transport: Transport | None = None
         self._controls: Controls | None = None
         self.variables: dict[str, JSON] = dict(conversation.vars)
@@ -189,7 +190,7 @@ class ConversationRunner:
     async def run(self) -> Transcript:
         try:
             for turn in self.conversation.turns:
-                await self._run_turn(turn)
+                await self.run_turn(turn)
         finally:
             await self.aclose()
         return self.transcript
@@ -204,7 +205,8 @@ class ConversationRunner:
 
     # -- one turn --
 
-    async def _run_turn(self, turn: Turn) -> None:
+    async def run_turn(self, turn: Turn) -> None:
+        """Run one turn: send, collect and check; raises TurnFailed or TransportError."""
         timing = _timing(turn, self.conversation, self.settings)
         try:
             value = interpolate(turn.value, self.variables, self.settings.env)
@@ -272,18 +274,18 @@ class ConversationRunner:
             await self._wait_collecting(turn, seconds)
             return
         if action.is_control:
-            controls = self._controls or Controls(self.settings.config)
+            controls = self._controls or Controls(self.settings.config, http=self._http)
             self._controls = controls
             if action is ActionKind.PAUSE:
-                await controls.pause(self.thread_id)
+                await controls.pause(self.thread_id, timeout=timing.timeout)
                 text = "pause the bot"
             elif action is ActionKind.RESUME:
-                await controls.resume(self.thread_id)
+                await controls.resume(self.thread_id, timeout=timing.timeout)
                 text = "resume the bot"
             else:
                 given = value.get("secondsToPause") if isinstance(value, dict) else None
                 pause = float(given) if isinstance(given, int | float) else None
-                await controls.handover(self.thread_id, pause)
+                await controls.handover(self.thread_id, pause, timeout=timing.timeout)
                 text = "hand over to a human" + (f" for {pause:g}s" if pause is not None else "")
             self.transcript.add(Sent(turn=turn.index, text=text, at=now))
             return
@@ -349,7 +351,7 @@ class ConversationRunner:
 
     async def _ensure_transport(self) -> Transport:
         if self._transport is None:
-            self._transport = await self._open_transport(self.transport_kind, self.settings.config)
+            self._transport = await open_transport(self.transport_kind, self.settings.config, http=self._http)
         return self._transport
 
     # -- collecting replies --
@@ -539,10 +541,8 @@ async def run(
     *,
     thread_id: str,
     transcript: Transcript,
-    open_transport: OpenTransport,
+    http: httpx.AsyncClient | None = None,
 ) -> Transcript:
     """Run every turn of `conversation`; raises `TurnFailed` (bot) or `TransportError` (network)."""
-    runner = ConversationRunner(
-        conversation, settings, thread_id=thread_id, transcript=transcript, open_transport=open_transport
-    )
+    runner = ConversationRunner(conversation, settings, thread_id=thread_id, transcript=transcript, http=http)
     return await runner.run()

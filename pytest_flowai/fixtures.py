@@ -88,7 +88,7 @@ class Chat:
             session.settings(),
             thread_id=self.transcript.thread_id,
             transcript=self.transcript,
-            open_transport=session._open,
+            http=session.http(),
         )
         self._turns = 0
 
@@ -190,7 +190,7 @@ class Chat:
             defines=frozenset(),
         )
         try:
-            self._session.runner.run(self._runner._run_turn(turn))
+            self._session.runner.run(self._runner.run_turn(turn))
         except FlowaiError as exc:
             # The runner's frames say nothing the message does not: point at the test's own line.
             raise exc.with_traceback(None)  # noqa: B904

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from pytest_flowai.conversation import RunSettings, Transcript, run
 from pytest_flowai.errors import EmulatorError
 from pytest_flowai.spec.model import Conversation
-from pytest_flowai.transports.base import Transport, TransportConfig, open_transport
+from pytest_flowai.transports.base import TransportConfig
+from pytest_flowai.transports.rest import new_http_client
 
 if TYPE_CHECKING:
     from pytest_flowai.emulator import EmulatorThread
@@ -50,6 +53,7 @@ class FlowaiSession:
     _run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _settings: RunSettings | None = None
+    _http: httpx.AsyncClient | None = None
 
     @property
     def target(self) -> str:
@@ -123,17 +127,23 @@ class FlowaiSession:
                 self.settings(),
                 thread_id=transcript.thread_id,
                 transcript=transcript,
-                open_transport=self._open,
+                http=self.http(),
             )
         )
 
-    async def _open(self, kind: str, config: TransportConfig) -> Transport:
-        return await open_transport(kind, config)
+    def http(self) -> httpx.AsyncClient:
+        """The session's one HTTP client (REST, socket.info, controls), made on first use."""
+        if self._http is None:
+            self._http = new_http_client()
+        return self._http
 
     def close(self) -> None:
-        """Stop the emulator and close the loop; safe to call twice."""
+        """Close the HTTP client and the loop, stop the emulator; safe to call twice."""
         emulator, self.emulator = self.emulator, None
+        http, self._http = self._http, None
         try:
+            if http is not None:
+                self.runner.run(http.aclose())
             self.runner.close()
         finally:
             if emulator is not None:
