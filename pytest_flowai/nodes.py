@@ -35,10 +35,14 @@ class FlowFile(pytest.File):
 
 
 def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+    if name.startswith("_"):
+        # pytest reserves such names (its MarkGenerator refuses them with a bare AttributeError).
+        raise parent.CollectError(f"{conversation.span}: mark {name!r}: mark names must not start with '_'")
     try:
         return getattr(pytest.mark, name)  # type: ignore[no-any-return]
-    except AttributeError as err:
-        # --strict-markers: say which spec used the unregistered mark, not pytest's internals.
+    # Under --strict-markers pytest fails (it does not raise AttributeError) for an unregistered mark.
+    except pytest.fail.Exception as err:
+        # Say which spec used the unregistered mark, not pytest's internals.
         raise parent.CollectError(
             f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n"
             f"  hint: add '{name}: <description>' to the `markers` ini option"
