@@ -1,0 +1,47 @@
+"""Fixtures of the plugin end-to-end tests: one shared emulator, emulators with faults, a pytester runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester
+
+from pytest_flowai.emulator import EmulatorThread
+from pytest_flowai.emulator.settings import Fault
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorThread]:
+    """The demo bot served on 127.0.0.1:0 for the whole session; most tests point their runs at it."""
+    with EmulatorThread(flows=BOT, api_key=API_KEY, client_id=CLIENT_ID) as emu:
+        yield emu
+
+
+@pytest.fixture
+def flowai(
+    pytester: pytest.Pytester, emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> FlowaiTester:
+    """A pytester runner talking to the shared emulator, with the API key in the environment."""
+    monkeypatch.setenv("FLOWAI_API_KEY", API_KEY)
+    return FlowaiTester(pytester=pytester, url=emulator.url)
+
+
+StartEmulator = Callable[..., EmulatorThread]
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[StartEmulator]:
+    """Starts emulators of the test's own (fault, latency, key) on 127.0.0.1:0; stops them afterwards."""
+    started: list[EmulatorThread] = []
+
+    def start(*, fault: Fault | None = None, latency_ms: float = 0, api_key: str = API_KEY) -> EmulatorThread:
+        emu = EmulatorThread(
+            flows=BOT, api_key=api_key, client_id=CLIENT_ID, fault=fault, latency_ms=latency_ms
+        )
+        started.append(emu.start())
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
