@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.M
         # pytest reserves such names (its MarkGenerator refuses them with a bare AttributeError).
         raise parent.CollectError(f"{conversation.span}: mark {name!r}: mark names must not start with '_'")
     try:
-        return getattr(pytest.mark, name)  # type: ignore[no-any-return]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pytest.PytestUnknownMarkWarning)
+            mark: pytest.MarkDecorator = getattr(pytest.mark, name)
     # Under --strict-markers pytest fails (it does not raise AttributeError) for an unregistered mark.
     except pytest.fail.Exception as err:
         # Say which spec used the unregistered mark, not pytest's internals.
@@ -47,6 +50,15 @@ def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.M
             f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n"
             f"  hint: add '{name}: <description>' to the `markers` ini option"
         ) from err
+    if caught:
+        # pytest's warning would point at this file; point it at the spec instead.
+        warnings.warn_explicit(
+            f"unknown mark {name!r} in {conversation.name!r}; register it in the `markers` ini option",
+            pytest.PytestUnknownMarkWarning,
+            filename=conversation.span.path,
+            lineno=conversation.span.line,
+        )
+    return mark
 
 
 class FlowItem(pytest.Item):
