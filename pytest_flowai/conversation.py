@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import httpx
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, SpecError, TransportError, TurnFailed
 from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
-from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate
+from pytest_flowai.spec.interpolate import UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
 from pytest_flowai.transports.base import (
     Incoming,
@@ -215,7 +216,7 @@ class ConversationRunner:
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
             entries = [
                 compile_entry(
-                    _as_object(interpolate(dict(entry.data), self.variables, self.settings.env)),
+                    _interpolate_entry(entry.data, self.variables, self.settings.env),
                     entry.span,
                     entry.key_spans,
                 )
@@ -486,6 +487,37 @@ class ConversationRunner:
             transcript=self.transcript,
             detail=detail if hint is None else f"hint: {hint}",
         )
+
+
+def _interpolate_entry(
+    data: Mapping[str, JSON], variables: Mapping[str, JSON], env: Mapping[str, str]
+) -> JSONObject:
+    """An expectation entry with variables filled in; inside a `text` regex a value matches literally."""
+    filled: JSONObject = {}
+    for key, value in data.items():
+        if key == "text" and isinstance(value, dict):
+            filled[key] = _interpolate_text(value, variables, env)
+        else:
+            filled[key] = interpolate(value, variables, env)
+    return filled
+
+
+def _interpolate_text(
+    matcher: JSONObject, variables: Mapping[str, JSON], env: Mapping[str, str]
+) -> JSONObject:
+    def literal(name: str) -> str:
+        # A captured "4.2" must match "4.2", not "4x2".
+        return as_text(lookup(name, variables, env))
+
+    out: JSONObject = {}
+    for key, value in matcher.items():
+        if key == "regex" and isinstance(value, str):
+            out[key] = fill(value, literal)
+        elif key == "not" and isinstance(value, dict):
+            out[key] = _interpolate_text(value, variables, env)
+        else:
+            out[key] = interpolate(value, variables, env)
+    return out
 
 
 def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str:
