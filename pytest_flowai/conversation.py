@@ -507,7 +507,7 @@ def _interpolate_text(
 ) -> JSONObject:
     def literal(name: str) -> str:
         # A captured "4.2" must match "4.2", not "4x2".
-        return as_text(lookup(name, variables, env))
+        return re.escape(as_text(lookup(name, variables, env)))
 
     out: JSONObject = {}
     for key, value in matcher.items():
