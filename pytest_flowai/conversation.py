@@ -412,10 +412,15 @@ class ConversationRunner:
         return start + len(bubbles)
 
     async def _listen_for_silence(self, turn: Turn, timing: _Timing) -> None:
-        item = await self._next(turn, timing.silence)
-        if item is None:
-            self._end(turn, ok=True)
-            return
+        deadline = time.monotonic() + timing.silence
+        while True:
+            item = await self._next(turn, deadline - time.monotonic())
+            if item is None:
+                self._end(turn, ok=True)
+                return
+            # The sync REST answer to a message the bot ignores is a payload without messages: silence.
+            if _has_messages(item):
+                break
         # Keep listening briefly so the failure shows everything the bot said.
         while await self._next(turn, timing.settle) is not None:
             pass
@@ -518,6 +523,11 @@ def _interpolate_text(
         else:
             out[key] = interpolate(value, variables, env)
     return out
+
+
+def _has_messages(item: Incoming) -> bool:
+    messages = item.payload.get("messages")
+    return not isinstance(messages, list) or bool(messages)
 
 
 def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str:
