@@ -12,7 +12,6 @@ import logging
 import math
 import random
 import secrets
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -1068,6 +1067,8 @@ class SocketSession:
         self._outbox: asyncio.Queue[_Job] = asyncio.Queue()
         self._drop = asyncio.Event()
         self._sends = 0
+        self._allowance = runtime.settings.max_frames_per_second
+        self._refilled = time.monotonic()
 
     async def run(self) -> None:
         reader = asyncio.ensure_future(self._read_loop())
@@ -1103,6 +1104,10 @@ class SocketSession:
                 return
             if message["type"] == "websocket.disconnect":
                 return
+            if not self._within_rate():
+                rate = self._rt.settings.max_frames_per_second
+                await self._error(f"rate limit: more than {rate:g} frames a second; this frame was dropped")
+                continue
             text = message.get("text")
             if text is None:
                 await self._error("binary frames are not supported; send JSON text frames")
@@ -1111,6 +1116,17 @@ class SocketSession:
                 await self._handle(text)
             except BadInput as exc:
                 await self._error(exc.message)
+
+    def _within_rate(self) -> bool:
+        """A token bucket: ``max_frames_per_second`` tokens a second, holding at most that many."""
+        rate = self._rt.settings.max_frames_per_second
+        now = time.monotonic()
+        self._allowance = min(rate, self._allowance + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
 
     async def _handle(self, text: str) -> None:
         limit = self._rt.settings.max_frame
@@ -1267,9 +1283,9 @@ def build_app(settings: EmulatorSettings, bot: Bot | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             store = Store(settings.db)
-        except sqlite3.Error as exc:
-            app.state.startup_error = f"cannot open the database {settings.db!r}: {exc}"
-            raise EmulatorError(app.state.startup_error) from exc
+        except EmulatorError as exc:
+            app.state.startup_error = str(exc)
+            raise
         policy = RetryPolicy(
             attempts=settings.webhook_attempts,
             backoff=settings.webhook_backoff,

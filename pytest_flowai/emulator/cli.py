@@ -21,10 +21,33 @@ KEY_ENV = "FLOWAI_API_KEY"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
+EPILOG = """\
+routes (every one but socket.info and /ws wants 'Authorization: KEY' or 'Bearer KEY'):
+  socket API     GET /socket.info?clientId=&sessionId=  (or x-flowai-* headers), then WS /ws/<token>
+                 (single use, 60 s; frames up to 1 MiB; closed after 50 s without a frame)
+  REST v1        /rest/v1/messages/<threadId> (POST send, GET history), threads, takeover/<id>,
+                 handover/<id>, trigger/event[/<id>?eventName=], businesshours,
+                 pause/<id> (POST pause, DELETE resume, GET status);
+                 ?sync=true answers inline, otherwise the answer goes to the webhooks
+  Messaging v1   POST /v1/messaging/message (JSON only, no multipart upload), /v1/messaging/webhooks[/<id>]
+  management     GET /flows/list, GET /flows/info?flowId=
+  emulator admin POST /emulator/v1/reset (forget threads, history, pauses, webhooks, deliveries),
+                 GET /emulator/v1/deliveries (webhook calls still retried, and those that gave up)
+webhooks: only URLs on this machine (127.0.0.0/8, ::1, localhost) are accepted; registering one GETs it
+  first and wants a 2xx, as Flow.ai does. Each call POSTs {type, verifyKey, payload}; a non-2xx answer or a
+  connection error is retried with exponential backoff, calls for one thread keep their order.
+faults (--fault): invalid-reply (replies break their template schema), garbage (non-JSON reply),
+  drop (the socket is cut after its first reply), hang (no reply; sync REST is held),
+  error (an error frame / a 503 instead of the reply).
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="A local, protocol-faithful Flow.ai emulator serving a bot defined as Flow objects.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--flows", required=True, help="a flow file (.json/.yaml/.yml) or a folder of them")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

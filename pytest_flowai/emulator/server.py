@@ -18,6 +18,7 @@ import uvicorn
 from pytest_flowai.emulator.app import Runtime, build_app
 from pytest_flowai.emulator.flows import Bot, load_bot
 from pytest_flowai.emulator.settings import EmulatorSettings
+from pytest_flowai.emulator.store import Store
 from pytest_flowai.errors import EmulatorError
 
 START_TIMEOUT = 30.0
@@ -130,6 +131,9 @@ class Emulator:
         if self._serving is not None:
             raise EmulatorError("the emulator is already running")
         app = build_app(self.settings, self.load_bot())
+        if self.settings.db != ":memory:":
+            # Probe the file here: a failure inside uvicorn's lifespan would be logged with a traceback.
+            Store(self.settings.db).close()
         sock = _bind(self.settings.host, self.settings.port)
         config = uvicorn.Config(
             app,

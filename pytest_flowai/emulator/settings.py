@@ -71,6 +71,8 @@ class EmulatorSettings:
     idle_timeout: float = 50.0
     endpoint_ttl: float = 60.0
     page_size: int = 20
+    # Frames a socket client may send per second (bursts up to the same number); more get an error frame.
+    max_frames_per_second: float = 100.0
     # Webhook delivery: attempts in all, first backoff doubling up to the cap, and the per-request timeout.
     webhook_attempts: int = 6
     webhook_backoff: float = 0.5
@@ -94,6 +96,7 @@ class EmulatorSettings:
                 ("idle_timeout", "> 0", self.idle_timeout > 0),
                 ("endpoint_ttl", "> 0", self.endpoint_ttl > 0),
                 ("page_size", "> 0", self.page_size > 0),
+                ("max_frames_per_second", ">= 1", self.max_frames_per_second >= 1),
                 ("webhook_attempts", ">= 1", self.webhook_attempts >= 1),
                 ("webhook_backoff", ">= 0", self.webhook_backoff >= 0),
                 ("webhook_backoff_max", ">= 0", self.webhook_backoff_max >= 0),

@@ -8,6 +8,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from pytest_flowai.errors import EmulatorError
+
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON, JSONObject
 
@@ -142,14 +144,18 @@ class Store:
     """A SQLite database (a file, or ``:memory:``) holding everything the emulator remembers."""
 
     def __init__(self, path: str = ":memory:") -> None:
-        # Autocommit: every write is one statement, so there is no transaction to forget to commit.
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.executescript(_SCHEMA)
-        # A delivery that was pending when a previous process stopped will never be retried.
-        self._db.execute(
-            "UPDATE deliveries SET state = ?, last_error = ? WHERE state = ?",
-            (FAILED, "the emulator stopped before the delivery finished", PENDING),
-        )
+        """Open (or create) the database; ``EmulatorError`` when the file cannot be used."""
+        try:
+            # Autocommit: every write is one statement, so there is no transaction to forget to commit.
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+            # A delivery that was pending when a previous process stopped will never be retried.
+            self._db.execute(
+                "UPDATE deliveries SET state = ?, last_error = ? WHERE state = ?",
+                (FAILED, "the emulator stopped before the delivery finished", PENDING),
+            )
+        except sqlite3.Error as exc:
+            raise EmulatorError(f"cannot open the database {path!r}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()

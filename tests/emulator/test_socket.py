@@ -141,6 +141,24 @@ def test_bad_frames_get_an_error_frame_and_the_connection_stays(
     assert len(str(error["message"])) < 400
 
 
+def test_frame_rate_is_limited() -> None:
+    """Frames beyond the rate limit get an error frame each; the connection stays usable."""
+
+    async def scenario() -> list[str]:
+        emulator = await in_process(max_frames_per_second=5)
+        try:
+            async with open_socket(emulator.url) as ws:
+                for _ in range(10):
+                    await ws.send(json.dumps({"type": "ping"}))
+                return [str((await receive(ws)).get("message", "pong")) for _ in range(10)]
+        finally:
+            await emulator.stop()
+
+    answers = run(scenario())
+    assert answers[:5] == ["pong"] * 5
+    assert any("rate limit: more than 5 frames a second" in answer for answer in answers[5:])
+
+
 def test_binary_frames_get_an_error(emu: EmulatorThread) -> None:
     """A binary frame is answered with an error frame; the socket API speaks JSON text."""
 
