@@ -121,6 +121,13 @@ def test_event_location_and_media_messages(emu: EmulatorThread) -> None:
             for body in bodies:
                 response = await http.post(f"/rest/v1/messages/{THREAD}?sync=true", json=body)
                 results.append(valid(response.json(), "rest.sync-result")["result"])  # type: ignore[index,call-overload]
+            history = await http.get(f"/rest/v1/messages/{THREAD}?sync=true")
+            sent = [
+                entry["messages"][0]["responses"][0]["type"]
+                for entry in history.json()["result"]["history"][::2]
+            ]
+            assert valid(history.json(), "rest.history")
+            assert sent == ["event", "location", "image"]
         return results
 
     shipped, location, image = run(scenario())
