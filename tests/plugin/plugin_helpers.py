@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +48,8 @@ class FlowaiTester:
 def output(result: pytest.RunResult) -> str:
     """Everything a run printed, stdout and stderr."""
     return "\n".join([*result.outlines, *result.errlines])
+
+
+def lit(text: str) -> str:
+    """`text` as an fnmatch pattern matching itself (brackets, `*` and `?` escaped)."""
+    return glob.escape(text)
