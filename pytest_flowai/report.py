@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.conversation import Noted, Received, Sent, Transcript, TurnEnded
+from pytest_flowai.conversation import Noted, Received, Sent, Transcript
 from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, display_path, quote
 from pytest_flowai.spec.model import Conversation, Turn
 
@@ -37,7 +37,8 @@ def render_transcript(transcript: Transcript) -> str:
     ]
     current: int | None = None
     for event in transcript.events:
-        if event.turn != current and not isinstance(event, TurnEnded):
+        # A turn that failed before sending anything (a refused connection) has only its TurnEnded.
+        if event.turn != current:
             current = event.turn
             marker = ">>" if event.turn == transcript.failed_turn else "  "
             lines.append(f"{marker}turn {event.turn}")
@@ -101,7 +102,7 @@ def describe_response(response: JSON) -> str:
         if labels:
             parts.append(f"quick replies: {labels}")
     elif kind in ("image", "video", "audio", "file"):
-        parts = [f"{kind} {quote(body.get('title'), 60)} {body.get('url')}"]
+        parts = [f"{kind} {quote(body.get('title'), 60)} {body.get('url') or '(no url)'}"]
     elif kind == "card":
         parts = [f"card {quote(body.get('title'), 60)}"]
         if body.get("subtitle"):
