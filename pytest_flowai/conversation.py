@@ -464,8 +464,13 @@ class ConversationRunner:
         self._end(turn, ok=True)
 
     def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
-        if isinstance(exc.instance, dict):
-            self.transcript.add(Noted(turn=turn.index, text="invalid frame received", at=time.monotonic()))
+        now = time.monotonic()
+        reply = _reply_payload(exc.instance)
+        if reply is not None:
+            # Show what the bot sent, so the reader sees the broken bubble beside the schema's complaint.
+            self.transcript.add(Received(turn=turn.index, payload=reply, at=now))
+        text = f"the reply above breaks the schema {exc.schema!r}" if reply else "an invalid frame arrived"
+        self.transcript.add(Noted(turn=turn.index, text=text, at=now))
 
     def _end(self, turn: Turn, *, ok: bool) -> None:
         self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=time.monotonic()))
@@ -523,6 +528,19 @@ def _interpolate_text(
         else:
             out[key] = interpolate(value, variables, env)
     return out
+
+
+def _reply_payload(instance: JSON) -> JSONObject | None:
+    """The `{threadId, messages, ...}` in an invalid socket frame (`payload`) or sync REST body (`result`)."""
+    if not isinstance(instance, dict):
+        return None
+    if isinstance(instance.get("messages"), list):
+        return instance
+    for key in ("payload", "result"):
+        inner = instance.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("messages"), list):
+            return inner
+    return None
 
 
 def _has_messages(item: Incoming) -> bool:
