@@ -17,7 +17,7 @@ import httpx
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, SpecError, TransportError, TurnFailed
 from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
-from pytest_flowai.spec.interpolate import UndefinedVariable, as_text, fill, interpolate, lookup
+from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
 from pytest_flowai.transports.base import (
     Incoming,
@@ -223,7 +223,7 @@ class ConversationRunner:
                 for entry in turn.expect or ()
             ]
         except UndefinedVariable as exc:
-            self._fail(turn, f"variable {exc.name!r} is not set", hint=_undefined_hint(exc.name))
+            self._fail(turn, _undefined_reason(exc.name), hint=_undefined_hint(exc.name))
         except SpecError as exc:
             self._fail(turn, exc.message, span=exc.span or turn.span)
 
@@ -495,7 +495,7 @@ class ConversationRunner:
             span=span if isinstance(span, Span) else turn.span,
             mismatches=mismatches,
             transcript=self.transcript,
-            detail=detail if hint is None else f"hint: {hint}",
+            detail=detail if hint is None else f"  hint: {hint}",
         )
 
 
@@ -558,10 +558,16 @@ def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str
     return f"{len(result.extras)} unexpected reply bubble(s) (extra: fail)"
 
 
+def _undefined_reason(name: str) -> str:
+    if name.startswith(ENV_PREFIX):
+        return f"environment variable {name.removeprefix(ENV_PREFIX)!r} is not set"
+    return f"variable {name!r} is not set"
+
+
 def _undefined_hint(name: str) -> str:
-    if name.startswith("env."):
-        return f"set the environment variable {name[4:]} before running pytest"
-    return "it is set by `vars`, or by a `save` or regex group of an earlier turn that did not match"
+    if name.startswith(ENV_PREFIX):
+        return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
+    return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
 
 
 def describe_outgoing(message: Outgoing) -> str:
