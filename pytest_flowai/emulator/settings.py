@@ -106,6 +106,9 @@ class EmulatorSettings:
             )
             if not ok
         ]
+        if isinstance(self.fault, str) and not isinstance(self.fault, Fault) and self.fault in set(Fault):
+            # A fault may be named as on the command line ("drop"); keep the enum from here on.
+            object.__setattr__(self, "fault", Fault(self.fault))
         if self.fault is not None and not isinstance(self.fault, Fault):
             problems.append(f"fault must be one of {', '.join(Fault)}, got {self.fault!r}")
         if problems:

@@ -45,6 +45,13 @@ def test_fault_names() -> None:
         parse_fault("explode")
 
 
+def test_settings_take_a_fault_by_its_name() -> None:
+    """A fault given as its command-line name becomes the enum; an unknown name is refused."""
+    assert EmulatorSettings(flows=DEMO_BOT, fault="drop").fault is Fault.DROP  # type: ignore[arg-type]
+    with pytest.raises(EmulatorError, match="fault must be one of"):
+        EmulatorSettings(flows=DEMO_BOT, fault="explode")  # type: ignore[arg-type]
+
+
 # --- store ----------------------------------------------------------------------------------------
 
 
