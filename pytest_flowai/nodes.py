@@ -101,10 +101,14 @@ class FlowItem(pytest.Item):
         if isinstance(exc, TurnFailed | TransportError | FlowaiError) and not isinstance(exc, SpecError):
             transcript = self.stash.get(TRANSCRIPT, None)
             text = report.render_failure(exc, self.conversation, transcript)
-            return report.redact(text, self.flowai.secrets())
-        if isinstance(exc, SpecError):
-            return str(exc)
-        return super().repr_failure(excinfo, style=style)
+        elif isinstance(exc, SpecError):
+            text = str(exc)
+        else:
+            return super().repr_failure(excinfo, style=style)
+        if self.config.getoption("tbstyle", "auto") == "line":
+            # --tb=line asks for one line per failure: the header already says where and why.
+            text = text.split("\n", 1)[0]
+        return report.redact(text, self.flowai.secrets())
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.conversation.span.line - 1, f"flowai: {self.name}"
