@@ -1,0 +1,98 @@
+"""Where specs are sent (ini `flowai_url`, the embedded emulator) and how bad ini options are reported."""
+
+from __future__ import annotations
+
+import pytest
+from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester
+
+from pytest_flowai.emulator import EmulatorThread
+
+GREETS = """
+name: greets
+settle: 0.05
+steps:
+  - say: hello
+    expect:
+      - step: hello
+"""
+
+
+def test_ini_url_and_client_id_point_at_a_running_emulator(
+    pytester: pytest.Pytester, emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`flowai_url` and `flowai_client_id` in the ini file reach an emulator started by the test."""
+    monkeypatch.setenv("FLOWAI_API_KEY", API_KEY)
+    pytester.makeini(f"[pytest]\nflowai_url = {emulator.url}\nflowai_client_id = {CLIENT_ID}\n")
+    pytester.makefile(".flowai.yaml", test_x=GREETS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"flowai: target {emulator.url}, transport socket, specs *"])
+
+
+def test_wrong_client_id_is_a_clear_transport_error(
+    pytester: pytest.Pytester, emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client id the server does not know fails the conversation saying so, not with a traceback."""
+    monkeypatch.setenv("FLOWAI_API_KEY", API_KEY)
+    pytester.makeini(
+        f"[pytest]\nflowai_url = {emulator.url}\nflowai_client_id = nobody\nflowai_timeout = 2\n"
+    )
+    pytester.makefile(".flowai.yaml", test_x=GREETS)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["test_x.flowai.yaml:4:5: turn 1 of 'greets' failed: transport error: *"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_embedded_emulator_starts_with_flows_relative_to_the_ini_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no URL, `flowai_emulator_flows` (relative to the ini file) starts the emulator in-process."""
+    monkeypatch.delenv("FLOWAI_API_KEY", raising=False)
+    suite = pytester.mkdir("suite")
+    (suite / "bot").symlink_to(BOT, target_is_directory=True)
+    (suite / "pytest.ini").write_text("[pytest]\nflowai_emulator_flows = bot\n", encoding="utf-8")
+    (suite / "test_x.flowai.yaml").write_text(GREETS, encoding="utf-8")
+    result = pytester.runpytest("suite")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [f"flowai: target embedded emulator (flows: {suite / 'bot'}), transport socket, *"]
+    )
+
+
+def test_no_url_and_no_flows_fails_with_a_hint(pytester: pytest.Pytester) -> None:
+    """Without a URL or emulator flows, the conversation fails saying which setting is missing."""
+    pytester.makefile(".flowai.yaml", test_x=GREETS)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no flowai_url is set and no flowai_emulator_flows *"])
+    assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        ("flowai_timeout = ten", "ERROR: flowai_timeout must be a number of seconds, got 'ten'"),
+        ("flowai_timeout = 0", "ERROR: flowai_timeout must be > 0, got '0'"),
+        ("flowai_settle = soon", "ERROR: flowai_settle must be a number of seconds, got 'soon'"),
+        ("flowai_transport = carrier-pigeon", "ERROR: flowai_transport must be one of socket, rest, *"),
+    ],
+)
+def test_bad_ini_option_is_a_usage_error(flowai: FlowaiTester, ini: str, message: str) -> None:
+    """A bad ini value stops the run as a usage error naming the option, before any test runs."""
+    flowai.pytester.makeini(f"[pytest]\n{ini}\n")
+    flowai.spec(GREETS)
+    result = flowai.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_bad_transport_option_is_a_usage_error(flowai: FlowaiTester) -> None:
+    """An unknown `--flowai-transport` is refused by the option parser, listing the choices."""
+    flowai.spec(GREETS)
+    result = flowai.run("--flowai-transport", "fax")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*argument --flowai-transport: invalid choice: 'fax' (choose from *socket*rest*)"]
+    )
