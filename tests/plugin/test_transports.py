@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from conftest import StartEmulator
@@ -208,3 +209,31 @@ def test_wrong_api_key_is_refused_clearly_and_never_printed(
     )
     assert API_KEY not in output(result)
     assert API_KEY not in (flowai.pytester.path / "junit.xml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        (
+            "socket",
+            "test_x.flowai.yaml:8:9: turn 1 of 'order' failed: an expected reply did not arrive within 0.5s",
+        ),
+        (
+            "rest",
+            "test_x.flowai.yaml:6:5: turn 1 of 'order' failed: transport error: sending a text message:"
+            " no answer within 0.5s *",
+        ),
+    ],
+)
+def test_server_that_never_answers_fails_at_the_timeout(
+    flowai: FlowaiTester, start_emulator: StartEmulator, transport: str, message: str
+) -> None:
+    """A reply that never comes (socket) or a request held open (REST) ends at the turn timeout."""
+    flowai.url = start_emulator(fault=Fault.HANG).url
+    flowai.spec(TWO_TURNS.format(transport=f"transport: {transport}").replace("timeout: 2", "timeout: 0.5"))
+    started = time.monotonic()
+    result = flowai.run()
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert elapsed < 3, f"the run took {elapsed:.1f}s, the turn timeout is 0.5s"
