@@ -131,8 +131,16 @@ def _options(config: pytest.Config) -> Options:
         settle=_seconds(config, str(config.getini("flowai_settle")), "flowai_settle"),
         silence=_seconds(config, str(config.getini("flowai_silence")), "flowai_silence"),
         emulator_flows=flows_path,
-        worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        worker=_xdist_worker(config),
     )
+
+
+def _xdist_worker(config: pytest.Config) -> str:
+    # xdist's documented `config.workerinput`, not PYTEST_XDIST_WORKER: that variable is inherited by any
+    # pytest started from a worker (pytester runs, subprocesses), which are not workers themselves.
+    workerinput = getattr(config, "workerinput", None)
+    worker = workerinput.get("workerid") if isinstance(workerinput, dict) else None
+    return str(worker) if worker else "main"
 
 
 def _seconds(config: pytest.Config, value: str, name: str) -> float:
