@@ -551,10 +551,12 @@ def _has_messages(item: Incoming) -> bool:
 def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str:
     if result.failures:
         unmet = len(result.failures)
-        what = f"{unmet} expected replies" if unmet > 1 else "an expected reply"
         if streaming:
+            what = f"{unmet} expected replies" if unmet > 1 else "an expected reply"
             return f"{what} did not arrive within {timing.timeout:g}s"
-        return f"{what} did not arrive (the sync REST answer is the whole reply)"
+        # Nothing more will come: the replies are all there, they just do not match.
+        what = f"{unmet} expected replies are" if unmet > 1 else "an expected reply is"
+        return f"{what} not in the answer (sync REST: the HTTP answer is the whole reply)"
     return f"{len(result.extras)} unexpected reply bubble(s) (extra: fail)"
 
 
