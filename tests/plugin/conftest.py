@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester
+from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester, StartEmulator
 
 from pytest_flowai.emulator import EmulatorThread
 from pytest_flowai.emulator.settings import Fault
@@ -25,9 +25,6 @@ def flowai(
     """A pytester runner talking to the shared emulator, with the API key in the environment."""
     monkeypatch.setenv("FLOWAI_API_KEY", API_KEY)
     return FlowaiTester(pytester=pytester, url=emulator.url)
-
-
-StartEmulator = Callable[..., EmulatorThread]
 
 
 @pytest.fixture

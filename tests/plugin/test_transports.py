@@ -6,8 +6,7 @@ import socket
 import time
 
 import pytest
-from conftest import StartEmulator
-from plugin_helpers import API_KEY, FlowaiTester, lit, output
+from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
 
 from pytest_flowai.emulator.settings import Fault
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import StartEmulator
-from plugin_helpers import FAST, FlowaiTester, lit
+from plugin_helpers import FAST, FlowaiTester, StartEmulator, lit
 
 
 def test_slow_bot_fails_at_the_turn_timeout_showing_what_arrived(
