@@ -678,3 +678,18 @@ def test_turn_that_is_not_a_mapping() -> None:
           - hello
         """
     )[:3] == (2, 5, "turn 1 must be a mapping, got 'hello'")
+
+
+def test_mark_name_must_start_with_a_letter() -> None:
+    """pytest refuses mark names starting with '_', so the grammar does too, at the mark's line."""
+    line, column, message, _ = only_problem(
+        """\
+        name: soda
+        marks: [smoke, _private]
+        steps:
+          - say: hi
+        """
+    )
+    assert (line, column) == (2, 16)
+    expected = "item 2 of 'marks' must be a mark name (a letter, then letters, digits and _), got '_private'"
+    assert message == expected
