@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 MAX_THREAD_ID = 512
 MAX_JSON_DEPTH = 64
 MAX_OPEN_ENDPOINTS = 10_000
+MAX_PAGE = 1_000_000_000
 _MESSAGE_LIMIT = 300  # error messages are cut here so a huge bad value never comes back whole
 _SOCKET_CLIENT_FRAMES = ("message.send", "ping", "thread.noticed", "activity.user.typing")
 _DEFAULT_ORIGINATOR: JSONObject = {"name": "anonymous", "role": "external", "profile": {}}
@@ -634,8 +635,9 @@ def _page(request: Request) -> int:
     text = request.query_params.get("page")
     if text is None or text == "":
         return 1
-    if not text.isdigit() or int(text) < 1:
-        raise BadInput(f"page: must be a positive integer, got {quote(text, 60)}")
+    # ASCII digits only ("²" is a digit to str.isdigit but not to int) and a cap, so the SQL offset fits.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 1 <= int(text) <= MAX_PAGE:
+        raise BadInput(f"page: must be a whole number from 1 to {MAX_PAGE}, got {quote(text, 60)}")
     return int(text)
 
 

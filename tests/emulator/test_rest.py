@@ -300,14 +300,29 @@ def test_history_pages_hold_twenty_entries(emu: EmulatorThread) -> None:
     assert first["history"][1]["originator"]["role"] == "bot"  # type: ignore[index,call-overload]
 
 
-def test_bad_page_is_400(emu: EmulatorThread) -> None:
-    """A page that is not a positive integer is a 400 naming ``page``."""
+@pytest.mark.parametrize(
+    "page", ["0", "-1", "abc", "\u00b2", "1.5", "99999999999999999999999999", "9" * 5000]
+)
+@pytest.mark.parametrize("route", ["/rest/v1/threads", f"/rest/v1/messages/{THREAD}"])
+def test_bad_page_is_400(emu: EmulatorThread, route: str, page: str) -> None:
+    """A page that is not a whole number in range (a superscript digit, a huge number) is a 400 naming it."""
 
     async def scenario() -> httpx.Response:
         async with client(emu.url) as http:
-            return await http.get("/rest/v1/threads", params={"sync": "true", "page": "0"})
+            return await http.get(route, params={"sync": "true", "page": page})
 
-    assert "page" in error_message(run(scenario()), 400)
+    assert "page: must be a whole number" in error_message(run(scenario()), 400)
+
+
+def test_page_past_the_end_is_empty(emu: EmulatorThread) -> None:
+    """The largest page accepted answers with an empty list, not an error."""
+
+    async def scenario() -> httpx.Response:
+        async with client(emu.url) as http:
+            return await http.get("/rest/v1/threads", params={"sync": "true", "page": "1000000000"})
+
+    body = valid(run(scenario()).json(), "rest.threads")
+    assert body["result"]["threads"] == []  # type: ignore[index,call-overload]
 
 
 def test_threads_list_in_creation_order(emu: EmulatorThread) -> None:
