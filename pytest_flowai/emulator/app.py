@@ -98,18 +98,25 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _too_deep(value: object, limit: int) -> bool:
-    """Whether JSON nests deeper than ``limit`` (checked without recursion, so it cannot overflow)."""
+def _structure_problem(value: object, limit: int) -> str | None:
+    """Why parsed JSON cannot be kept (nesting deeper than ``limit``, a lone UTF-16 surrogate such as
+    ``"\\ud800"``, which no UTF-8 store or answer can hold), or None. Walked without recursion."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            return True
+            return f"nests deeper than {limit} levels"
         if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
-    return False
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+    return None
 
 
 def _finite_float(text: str) -> float:
@@ -120,7 +127,8 @@ def _finite_float(text: str) -> float:
 
 
 def parse_json(text: str | bytes, what: str) -> JSON:
-    """Parsed JSON, or ``BadInput`` saying why not (NaN, huge numbers, bad syntax, nesting deeper than 64)."""
+    """Parsed JSON, or ``BadInput`` saying why not (NaN, huge numbers, bad syntax, deep nesting, lone
+    surrogates)."""
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
@@ -130,8 +138,9 @@ def parse_json(text: str | bytes, what: str) -> JSON:
     except (ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise BadInput(f"{what} is not valid JSON: {reason}") from None
-    if _too_deep(value, MAX_JSON_DEPTH):
-        raise BadInput(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+    problem = _structure_problem(value, MAX_JSON_DEPTH)
+    if problem is not None:
+        raise BadInput(f"{what} {problem}")
     return cast("JSON", value)
 
 

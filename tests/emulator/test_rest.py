@@ -215,6 +215,8 @@ def test_auth_on_every_route(emu: EmulatorThread, headers: dict[str, str], statu
         (b"[" * 100 + b"]" * 100, 400, "deeper"),
         (b"[" * 60_000, 400, "JSON"),
         (b"\xff\xfe", 400, "UTF-8"),
+        (b'{"payload": {"type": "text", "speech": "\\ud800"}}', 400, "lone UTF-16 surrogate"),
+        (b'{"payload": {"type": "text", "speech": "hi", "\\udc00": 1}}', 400, "lone UTF-16 surrogate"),
     ],
 )
 def test_bad_send_bodies_get_400_naming_the_field(

@@ -202,12 +202,19 @@ def test_endpoint_tokens_are_single_use_and_expire() -> None:
         ("1e999", "too large"),
         ("[" * 70 + "]" * 70, "deeper than 64"),
         ("1" * 5000, "not valid JSON"),
+        ('{"speech": "\\ud800"}', "lone UTF-16 surrogate"),
+        ('{"\\udfff": 1}', "lone UTF-16 surrogate"),
     ],
 )
 def test_parse_json_refuses_what_json_cannot_carry(text: str, words: str) -> None:
     """Bad syntax, NaN, infinite or absurd numbers and deep nesting are BadInput, never a crash."""
     with pytest.raises(BadInput, match=words):
         parse_json(text, "body")
+
+
+def test_parse_json_keeps_escaped_surrogate_pairs() -> None:
+    """A surrogate pair written as two escapes is one real character and is kept."""
+    assert parse_json('["\\ud83d\\ude00 ok"]', "body") == ["\U0001f600 ok"]
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,7 @@ def test_ping_pong_and_silent_frames(emu: EmulatorThread) -> None:
             "attachment",
         ),
         ("x" * (1024 * 1024 + 1), "limit"),
+        ('{"type": "message.send", "payload": {"threadId": "t", "speech": "\\ud83d"}}', "surrogate"),
     ],
 )
 def test_bad_frames_get_an_error_frame_and_the_connection_stays(
