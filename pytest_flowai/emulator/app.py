@@ -1232,6 +1232,8 @@ def _routes() -> list[BaseRoute]:
     thread = "{thread_id:path}"
     return [
         Route("/socket.info", _api(socket_info, auth=False), methods=["GET"]),
+        # The socket document's own examples ask for socket.info/?clientId=... (with the slash).
+        Route("/socket.info/", _api(socket_info, auth=False), methods=["GET"]),
         WebSocketRoute("/ws/{token}", socket_endpoint),
         Route(f"/rest/v1/messages/{thread}", _api(rest_send), methods=["POST"]),
         Route(f"/rest/v1/messages/{thread}", _api(rest_history), methods=["GET"]),
@@ -1327,6 +1329,8 @@ def build_app(settings: EmulatorSettings, bot: Bot | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={HTTPException: _on_http_exception, Exception: _on_bug},
     )
+    # No 307 to the path with(out) a trailing slash: every answer is JSON, an unknown path a 404.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     return app
 

@@ -278,6 +278,20 @@ def test_unknown_route_is_404_and_wrong_method_405(emu: EmulatorThread) -> None:
     assert "POST" in wrong.headers["allow"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/rest/v1/messages"), ("GET", "/rest/v1/threads/"), ("GET", "/flows/list/")],
+)
+def test_a_slash_too_many_or_too_few_is_a_json_404(emu: EmulatorThread, method: str, path: str) -> None:
+    """A path off by a trailing slash gets a JSON 404 naming it, not an empty-bodied redirect."""
+
+    async def scenario() -> httpx.Response:
+        async with client(emu.url) as http:
+            return await http.request(method, path, json={"payload": {"type": "text", "speech": "hi"}})
+
+    assert f"no such route: {method} {path}" == error_message(run(scenario()), 404)
+
+
 def test_history_pages_hold_twenty_entries(emu: EmulatorThread) -> None:
     """History lists user and bot entries oldest first, 20 a page, with page and pages."""
 

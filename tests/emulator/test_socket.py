@@ -193,6 +193,18 @@ def test_socket_info_rejects_bad_identity(
     assert words in error_message(run(scenario()), status)
 
 
+def test_socket_info_with_a_trailing_slash_as_documented(emu: EmulatorThread) -> None:
+    """``socket.info/?clientId=...``, as the socket document's examples write it, gives an endpoint too."""
+
+    async def scenario() -> httpx.Response:
+        async with client(emu.url, key=None) as http:
+            return await http.get("/socket.info/", params={"clientId": emu.client_id, "sessionId": "1234"})
+
+    response = run(scenario())
+    assert response.status_code == 200, response.text
+    assert valid(response.json(), "socket.info")["payload"]["endpoint"].startswith("ws://")  # type: ignore[index,call-overload]
+
+
 def test_endpoints_are_single_use(emu: EmulatorThread) -> None:
     """A second connection to the same endpoint, or to a made-up one, is closed with 1008 and a reason."""
 
