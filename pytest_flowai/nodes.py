@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 from pytest_flowai import report
 from pytest_flowai.conversation import Transcript
-from pytest_flowai.errors import FlowaiError, SpecError, TransportError, TurnFailed
+from pytest_flowai.errors import FlowaiError, SpecError
 from pytest_flowai.session import FlowaiSession
 from pytest_flowai.spec import load_spec
 from pytest_flowai.spec.model import Conversation
@@ -61,6 +62,44 @@ def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.M
     return mark
 
 
+class _Writer(Protocol):
+    def line(self, s: str = "") -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crash:
+    """A failure in one line: what `--tb=line`, the short summary and JUnit's `message` show."""
+
+    path: str
+    lineno: int
+    message: str
+
+    def __str__(self) -> str:
+        return self.message  # the headline starts with the spec's file:line already
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailureRepr:
+    """A spec failure as pytest prints it: the whole report, plus its headline as the `reprcrash`.
+
+    Without a `reprcrash` pytest sums a text report up by its first 50 characters.
+    """
+
+    text: str
+    reprcrash: Crash
+    one_line: bool
+
+    def toterminal(self, tw: _Writer) -> None:
+        if self.one_line:
+            return  # pytest prints the reprcrash line itself
+        for line in self.text.split("\n"):
+            tw.line(line)
+
+    def __str__(self) -> str:
+        # What xdist sends to the controller and JUnit stores as the failure's body.
+        return self.reprcrash.message if self.one_line else self.text
+
+
 class FlowItem(pytest.Item):
     """One conversation: runs its turns against the bot and fails with a readable transcript."""
 
@@ -98,17 +137,20 @@ class FlowItem(pytest.Item):
         style: Any = None,
     ) -> str | Any:
         exc = excinfo.value
-        if isinstance(exc, TurnFailed | TransportError | FlowaiError) and not isinstance(exc, SpecError):
-            transcript = self.stash.get(TRANSCRIPT, None)
-            text = report.render_failure(exc, self.conversation, transcript)
-        elif isinstance(exc, SpecError):
+        if isinstance(exc, SpecError):
             text = str(exc)
+        elif isinstance(exc, FlowaiError):
+            text = report.render_failure(exc, self.conversation, self.stash.get(TRANSCRIPT, None))
         else:
             return super().repr_failure(excinfo, style=style)
-        if self.config.getoption("tbstyle", "auto") == "line":
-            # --tb=line asks for one line per failure: the header already says where and why.
-            text = text.split("\n", 1)[0]
-        return report.redact(text, self.flowai.secrets())
+        text = report.redact(text, self.flowai.secrets())
+        headline = text.split("\n", 1)[0]
+        return FailureRepr(
+            text=text,
+            reprcrash=Crash(path=str(self.path), lineno=self.conversation.span.line, message=headline),
+            # --tb=line asks for one line per failure: the headline already says where and why.
+            one_line=self.config.getoption("tbstyle", "auto") == "line",
+        )
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.conversation.span.line - 1, f"flowai: {self.name}"

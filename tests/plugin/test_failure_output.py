@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from plugin_helpers import FlowaiTester, lit, output
 
 SPEC = """
@@ -71,6 +73,25 @@ def test_tb_line_shows_only_the_header(flowai: FlowaiTester) -> None:
         ]
     )
     assert "conversation 'size question' over" not in result.stdout.str()
+    # pytest sums up a plain-text report by its first 50 characters; the headline must not be cut so.
+    located = [line for line in result.outlines if line.startswith("test_x.flowai.yaml:11:9:")]
+    assert len(located) == 1
+
+
+def test_junit_failure_message_is_the_headline(flowai: FlowaiTester) -> None:
+    """JUnit's `message` attribute holds the one-line headline; the full report is the failure's text."""
+    flowai.spec(SPEC)
+    flowai.run("--junitxml=junit.xml").assert_outcomes(failed=1)
+    failure = ET.parse(flowai.pytester.path / "junit.xml").find(".//failure")
+    assert failure is not None
+    headline = (
+        "test_x.flowai.yaml:11:9: turn 2 of 'size question' failed: "
+        + "an expected reply did not arrive within 1s"
+    )
+    assert failure.get("message") == headline
+    assert failure.text is not None
+    assert failure.text.startswith(headline + "\n")
+    assert ">>turn 2" in failure.text
 
 
 def test_second_conversation_in_a_file_reports_its_own_lines(flowai: FlowaiTester) -> None:
