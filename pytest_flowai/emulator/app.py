@@ -24,6 +24,8 @@ from uuid import uuid4
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -1327,6 +1329,17 @@ def build_app(settings: EmulatorSettings, bot: Bot | None = None) -> Starlette:
     app = Starlette(
         routes=_routes(),
         lifespan=lifespan,
+        # "Our messaging API supports cross-origin resource sharing" (001_*.txt): a browser web chat on any
+        # origin may ask socket.info with the SDK's x-flowai-* headers, which takes a CORS preflight.
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["Location"],
+            )
+        ],
         exception_handlers={HTTPException: _on_http_exception, Exception: _on_bug},
     )
     # No 307 to the path with(out) a trailing slash: every answer is JSON, an unknown path a 404.

@@ -205,6 +205,33 @@ def test_socket_info_with_a_trailing_slash_as_documented(emu: EmulatorThread) ->
     assert valid(response.json(), "socket.info")["payload"]["endpoint"].startswith("ws://")  # type: ignore[index,call-overload]
 
 
+def test_browser_web_chat_may_ask_socket_info_across_origins(emu: EmulatorThread) -> None:
+    """A browser's CORS preflight for socket.info with the SDK's headers is allowed, and so is the GET."""
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        origin = {"Origin": "http://localhost:3000"}
+        async with client(emu.url, key=None) as http:
+            preflight = await http.options(
+                "/socket.info",
+                headers={
+                    **origin,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "x-flowai-clientid,x-flowai-sessionid",
+                },
+            )
+            answer = await http.get(
+                "/socket.info",
+                headers={**origin, "x-flowai-clientid": emu.client_id, "x-flowai-sessionid": "s-9"},
+            )
+            return preflight, answer
+
+    preflight, answer = run(scenario())
+    assert preflight.status_code == 200, preflight.text
+    assert "x-flowai-clientid" in preflight.headers["access-control-allow-headers"].lower()
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["access-control-allow-origin"] == "*"
+
+
 def test_endpoints_are_single_use(emu: EmulatorThread) -> None:
     """A second connection to the same endpoint, or to a made-up one, is closed with 1008 and a reason."""
 
