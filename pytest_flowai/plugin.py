@@ -122,8 +122,12 @@ def _options(config: pytest.Config) -> Options:
     transport = pick("flowai_transport", "flowai_transport") or "socket"
     if transport not in TRANSPORTS:
         raise pytest.UsageError(f"flowai_transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    url = pick("flowai_url", "flowai_url") or None
+    if url is not None and not url.startswith(("http://", "https://")):
+        # Said once, before any test runs, rather than as the same failure of every conversation.
+        raise pytest.UsageError(f"flowai_url must start with http:// or https://, got {url!r}")
     return Options(
-        url=pick("flowai_url", "flowai_url") or None,
+        url=url,
         client_id=pick("flowai_client_id", "flowai_client_id") or None,
         api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
         transport=transport,

@@ -88,6 +88,16 @@ def test_bad_ini_option_is_a_usage_error(flowai: FlowaiTester, ini: str, message
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.parametrize("url", ["127.0.0.1:8080", "ftp://example.org"])
+def test_url_without_http_scheme_is_a_usage_error(flowai: FlowaiTester, url: str) -> None:
+    """A `--flowai-url` that is not http(s) stops the run once, instead of failing every conversation."""
+    flowai.spec(GREETS)
+    result = flowai.pytester.runpytest("--flowai-url", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*flowai_url must start with http:// or https://, got '{url}'"])
+    assert "Traceback" not in result.stderr.str()
+
+
 def test_bad_transport_option_is_a_usage_error(flowai: FlowaiTester) -> None:
     """An unknown `--flowai-transport` is refused by the option parser, listing the choices."""
     flowai.spec(GREETS)
