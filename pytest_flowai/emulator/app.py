@@ -626,6 +626,12 @@ async def _body_bytes(request: Request) -> bytes:
 
 
 async def _json_body(request: Request, *, required: bool = True) -> JSON:
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # 001's media example uploads the file as multipart/form-data; the emulator keeps no files.
+        raise BadInput(
+            "request body: multipart/form-data uploads are not supported by the emulator; "
+            "send a JSON body, media by its url"
+        )
     raw = await _body_bytes(request)
     if not raw.strip():
         if required:

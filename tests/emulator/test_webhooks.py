@@ -235,6 +235,18 @@ def test_messaging_api_bad_bodies(emu: EmulatorThread, body: JSONObject, words: 
     assert words in error_message(run(scenario()), 400)
 
 
+def test_multipart_media_upload_is_refused_saying_so(emu: EmulatorThread) -> None:
+    """The documented multipart media upload gets a 400 that says uploads are unsupported, not "bad JSON"."""
+    query = '{"threadId": "t", "type": "media", "mediaType": "image", "mimetype": "image/png"}'
+
+    async def scenario() -> httpx.Response:
+        async with client(emu.url) as http:
+            files = {"file": ("image.png", b"\x89PNG\r\n", "image/png")}
+            return await http.post("/v1/messaging/message", data={"query": query}, files=files)
+
+    assert "multipart/form-data uploads are not supported" in error_message(run(scenario()), 400)
+
+
 def test_rest_calls_without_sync_answer_through_webhooks(emu: EmulatorThread) -> None:
     """Pause, resume, takeover, status, history, threads, events and business hours each send their event."""
     calls = [
