@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 import urllib.parse
 from collections import deque
@@ -55,7 +56,10 @@ def describe_cause(exc: BaseException) -> str:
     seen: BaseException | None = exc
     best = str(exc) or type(exc).__name__
     while seen is not None:
-        if isinstance(seen, OSError) and seen.errno:
+        if isinstance(seen, socket.gaierror) and seen.strerror:
+            # Resolver codes are not errno values: os.strerror(-2) reads "Unknown error -2".
+            best = f"cannot resolve the host name ({seen.strerror})"
+        elif isinstance(seen, OSError) and seen.errno:
             best = os.strerror(seen.errno)  # asyncio's own strerror adds noise ("Connect call failed ...")
         elif isinstance(seen, OSError) and seen.strerror:
             best = seen.strerror
