@@ -150,11 +150,32 @@ def _scalar_text(value: JSON) -> str:
     return str(value)
 
 
+# A `{var}` alone keeps its variable's type; where Flow.ai takes only strings, a number is sent as its text.
+_PROFILE_NUMBERS = frozenset({"timezone"})
+
+
+def _texts(mapping: Mapping[str, JSON], keep: frozenset[str] = frozenset()) -> JSONObject:
+    return {key: value if key in keep else as_text(value) for key, value in mapping.items()}
+
+
+def _originator(originator: Mapping[str, JSON]) -> JSONObject:
+    out = _texts({key: value for key, value in originator.items() if key != "profile"})
+    profile = originator.get("profile")
+    if isinstance(profile, dict):
+        out["profile"] = _texts(profile, keep=_PROFILE_NUMBERS)
+    return out
+
+
 def _metadata(metadata: Mapping[str, JSON]) -> JSONObject:
     out: JSONObject = dict(metadata)
     params = out.get("params")
     if isinstance(params, dict):
         out["params"] = wire_params(params)
+    if "language" in out:
+        out["language"] = as_text(out["language"])
+    contexts = out.get("contexts")
+    if isinstance(contexts, list):
+        out["contexts"] = [as_text(context) for context in contexts]
     return out
 
 
@@ -305,7 +326,7 @@ class ConversationRunner:
         metadata: JSONObject,
     ) -> Outgoing:
         thread_id = self.thread_id
-        sender = originator or dict(DEFAULT_ORIGINATOR)
+        sender = _originator(originator) or dict(DEFAULT_ORIGINATOR)
         meta = _metadata(metadata)
         wired = wire_params(params)
         fields = value if isinstance(value, dict) else {}

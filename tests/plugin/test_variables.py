@@ -110,3 +110,23 @@ def test_environment_variable_is_sent(flowai: FlowaiTester, monkeypatch: pytest.
         """
     )
     flowai.run().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("transport", ["socket", "rest"])
+def test_number_variable_in_a_text_field_is_sent_as_text(flowai: FlowaiTester, transport: str) -> None:
+    """A `{var}` holding a number, alone in a field Flow.ai takes as text, is sent as that number's text."""
+    flowai.spec(
+        f"""
+        name: numbers as text
+        transport: {transport}
+        settle: 0.05
+        vars: {{agent: 7, lang: 1, shop: 42}}
+        originator: {{name: "{{agent}}", profile: {{firstName: "{{agent}}", timezone: 2}}}}
+        metadata: {{language: "{{lang}}", contexts: ["{{shop}}"]}}
+        steps:
+          - say: hello
+            expect:
+              - step: hello
+        """
+    )
+    flowai.run().assert_outcomes(passed=1)
