@@ -6,6 +6,7 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import time
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import SchemaViolation, SpecError, TransportError, TurnFailed
+from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed
 from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
@@ -29,9 +30,6 @@ from pytest_flowai.transports.base import (
     open_transport,
 )
 from pytest_flowai.transports.controls import Controls
-
-DEFAULT_ORIGINATOR: JSONObject = {"name": "pytest-flowai", "role": "external"}
-
 
 # -- the transcript --
 
@@ -325,51 +323,35 @@ class ConversationRunner:
         originator: JSONObject,
         metadata: JSONObject,
     ) -> Outgoing:
-        thread_id = self.thread_id
-        sender = _originator(originator) or dict(DEFAULT_ORIGINATOR)
-        meta = _metadata(metadata)
-        wired = wire_params(params)
-        fields = value if isinstance(value, dict) else {}
-        if action is ActionKind.SAY:
-            return Outgoing(
-                kind=OutgoingKind.TEXT,
-                thread_id=thread_id,
-                speech=_text(value),
-                originator=sender,
-                metadata=meta,
-                params=wired,
-            )
-        if action is ActionKind.EVENT:
-            return Outgoing(
-                kind=OutgoingKind.EVENT,
-                thread_id=thread_id,
-                event_name=_text(value),
-                originator=sender,
-                metadata=meta,
-                params=wired,
-            )
-        if action is ActionKind.LOCATION:
-            return Outgoing(
-                kind=OutgoingKind.LOCATION,
-                thread_id=thread_id,
-                lat=_text(fields.get("lat")),
-                long=_text(fields.get("long")),
-                title=_optional_text(fields.get("title")),
-                originator=sender,
-                metadata=meta,
-                params=wired,
-            )
-        return Outgoing(
-            kind=OutgoingKind.MEDIA,
-            thread_id=thread_id,
-            media_type=_text(fields.get("mediaType")),
-            url=_text(fields.get("url")),
-            mime_type=_optional_text(fields.get("mimeType")),
-            title=_optional_text(fields.get("title")),
-            originator=sender,
-            metadata=meta,
-            params=wired,
+        # An empty originator is filled in by Outgoing.wire_originator, as the SDK would.
+        message = functools.partial(
+            Outgoing,
+            thread_id=self.thread_id,
+            originator=_originator(originator),
+            metadata=_metadata(metadata),
+            params=wire_params(params),
         )
+        fields = value if isinstance(value, dict) else {}
+        match action:
+            case ActionKind.SAY:
+                return message(kind=OutgoingKind.TEXT, speech=_text(value))
+            case ActionKind.EVENT:
+                return message(kind=OutgoingKind.EVENT, event_name=_text(value))
+            case ActionKind.LOCATION:
+                return message(
+                    kind=OutgoingKind.LOCATION,
+                    lat=_text(fields.get("lat")),
+                    long=_text(fields.get("long")),
+                    title=_optional_text(fields.get("title")),
+                )
+            case _:
+                return message(
+                    kind=OutgoingKind.MEDIA,
+                    media_type=_text(fields.get("mediaType")),
+                    url=_text(fields.get("url")),
+                    mime_type=_optional_text(fields.get("mimeType")),
+                    title=_optional_text(fields.get("title")),
+                )
 
     async def _ensure_transport(self) -> Transport:
         if self._transport is None:
@@ -408,20 +390,15 @@ class ConversationRunner:
                 turn_index = self._feed(matcher, item, turn_index)
             return
         got_any = False
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                return
+        while (remaining := deadline - time.monotonic()) > 0:
             if expect_given:
-                wait = timing.settle if matcher.satisfied else deadline - now
+                wait = timing.settle if matcher.satisfied else remaining
             else:
                 # No expectations: wait for a first reply as long as a silent bot may take, then settle.
                 wait = timing.settle if got_any else timing.silence
-            item = await self._next(turn, min(wait, deadline - now))
+            item = await self._next(turn, min(wait, remaining))
             if item is None:
-                if (matcher.satisfied if expect_given else True) and time.monotonic() < deadline:
-                    return
-                if not expect_given:
+                if not expect_given or matcher.satisfied:
                     return
                 continue
             got_any = True
@@ -501,19 +478,17 @@ class ConversationRunner:
         turn: Turn,
         reason: str,
         *,
-        span: object = None,
+        span: Span | None = None,
         mismatches: tuple[object, ...] = (),
         detail: str | None = None,
         hint: str | None = None,
     ) -> None:
-        from pytest_flowai.errors import Span
-
         self.transcript.failed_turn = turn.index
         self._end(turn, ok=False)
         raise TurnFailed(
             reason,
             turn=turn.index,
-            span=span if isinstance(span, Span) else turn.span,
+            span=span or turn.span,
             mismatches=mismatches,
             transcript=self.transcript,
             detail=detail if hint is None else f"  hint: {hint}",
