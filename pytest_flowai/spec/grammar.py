@@ -16,7 +16,7 @@ from jsonschema.exceptions import best_match
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import Span, SpecError, quote
-from pytest_flowai.spec.didyoumean import closest
+from pytest_flowai.spec.didyoumean import closest, did_you_mean
 from pytest_flowai.spec.yamlload import PathPart, Position, node_position
 
 _TYPE_WORDS = {
@@ -31,6 +31,8 @@ _TYPE_WORDS = {
 # Keys of an expectation entry written directly on a turn: a common slip worth its own hint.
 _ENTRY_KEYS_HINT = "expectations go under expect, e.g. expect: [{text: hello}]"
 _NOT_YET = frozenset({"include", "parametrize"})
+# Turn keys that say how to match, not what: a common slip is to write them inside an expect entry.
+_TURN_OPTIONS = frozenset({"timeout", "settle", "silence", "extra", "unordered"})
 _ACTION = "action"
 
 
@@ -172,10 +174,10 @@ def _unknown_key_hint(key: str, allowed: Sequence[str], location: tuple[PathPart
     is_turn = len(location) == 2 and location[0] == "steps"
     if is_turn and key in _entry_keys():
         return _ENTRY_KEYS_HINT
-    match = closest(key, allowed)
-    if match:
-        return f"did you mean {match!r}?"
-    return f"allowed here: {', '.join(allowed)}" if allowed else None
+    is_entry = len(location) == 4 and location[0] == "steps" and location[2] == "expect"
+    if is_entry and key in _TURN_OPTIONS:
+        return f"{key!r} is an option of the turn: write it beside expect, not inside an entry"
+    return did_you_mean(key, allowed) or (f"allowed here: {', '.join(allowed)}" if allowed else None)
 
 
 @functools.cache

@@ -76,6 +76,24 @@ def test_misspelt_action_is_reported_once() -> None:
     ) == (2, 5, "unknown key 'sya' in turn 1", "did you mean 'say'?")
 
 
+def test_turn_option_written_inside_an_entry_says_where_it_goes() -> None:
+    """`extra:` inside an expect entry says it is a turn option, not a misspelt entry key."""
+    assert only_problem(
+        """\
+        steps:
+          - say: hi
+            expect:
+              - text: hello
+                extra: ignore
+        """
+    ) == (
+        5,
+        9,
+        "unknown key 'extra' in expect entry 1 of turn 1",
+        "'extra' is an option of the turn: write it beside expect, not inside an entry",
+    )
+
+
 def test_expectation_key_written_on_the_turn_hints_at_expect() -> None:
     """`text:` directly on a turn says that expectations go under `expect`."""
     line, column, message, hint = only_problem(
