@@ -241,7 +241,7 @@ def load_documents(text: str, path: str) -> tuple[list[Document], list[SpecError
                 documents.append(Document(index=index, root=root, start=_position(node.start_mark)))
             index += 1
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path) from exc
+        raise _syntax_error(exc, path, text) from exc
     except RecursionError:
         raise SpecSyntaxError(
             f"the YAML is nested more than {MAX_DEPTH} levels deep", span=Span(path, 1)
@@ -287,14 +287,21 @@ def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value in ("", "~")
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, path: str) -> SpecSyntaxError:
+def _syntax_error(exc: yaml.MarkedYAMLError, path: str, text: str) -> SpecSyntaxError:
     mark = exc.problem_mark or exc.context_mark
     span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1)
     problem = exc.problem or exc.context or "invalid YAML"
     if exc.context and exc.problem:
         where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
         problem = f"{problem} ({exc.context}{where})"
-    return SpecSyntaxError(f"invalid YAML: {problem}", span=span)
+    lines = text.splitlines()
+    at_tab = (
+        mark is not None
+        and mark.line < len(lines)
+        and lines[mark.line][mark.column : mark.column + 1] == "\t"
+    )
+    hint = "YAML indents with spaces only: replace the tab" if at_tab else None
+    return SpecSyntaxError(f"invalid YAML: {problem}", span=span, hint=hint)
 
 
 def node_position(root: object, path: Sequence[PathPart], *, key: bool = False) -> Position | None:

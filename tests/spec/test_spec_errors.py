@@ -711,3 +711,12 @@ def test_mark_name_must_start_with_a_letter() -> None:
     assert (line, column) == (2, 16)
     expected = "item 2 of 'marks' must be a mark name (a letter, then letters, digits and _), got '_private'"
     assert message == expected
+
+
+def test_tab_indentation_says_to_use_spaces() -> None:
+    """A tab where YAML expects indentation is a syntax error at the tab, with a hint to use spaces."""
+    with pytest.raises(SpecSyntaxError) as info:
+        load_spec_text("steps:\n\t- say: hi\n", PATH)
+    assert info.value.span is not None
+    assert (info.value.span.line, info.value.span.column) == (2, 1)
+    assert info.value.hint == "YAML indents with spaces only: replace the tab"
