@@ -88,8 +88,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     options = _options(config)
-    target = options.url or f"embedded emulator (flows: {options.emulator_flows or 'not set'})"
-    return report.header_lines(target, options.transport, config.getini("flowai_spec_glob"))
+    return report.header_lines(options.target, options.transport, config.getini("flowai_spec_glob"))
 
 
 @pytest.hookimpl(wrapper=True)

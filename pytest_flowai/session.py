@@ -42,6 +42,14 @@ class Options:
     emulator_flows: Path | None
     worker: str = "main"
 
+    @property
+    def target(self) -> str:
+        """Where the specs talk to, for the report header."""
+        if self.url:
+            return self.url
+        flows = self.emulator_flows
+        return f"embedded emulator (flows: {flows})" if flows else "embedded emulator (no flows configured)"
+
 
 @dataclass(slots=True)
 class FlowaiSession:
@@ -54,14 +62,6 @@ class FlowaiSession:
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _settings: RunSettings | None = None
     _http: httpx.AsyncClient | None = None
-
-    @property
-    def target(self) -> str:
-        """A line for the report header: where the specs talk to."""
-        if self.options.url:
-            return self.options.url
-        flows = self.options.emulator_flows
-        return f"embedded emulator (flows: {flows})" if flows else "embedded emulator (no flows configured)"
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
