@@ -1,17 +1,24 @@
-"""The example suite in example_specs/, run as a user runs it: pytest in a subprocess, once per transport."""
+"""The example suite in example_specs/, run as a user runs it (pytest in a subprocess, once per transport),
+and the README that documents it: its set-up commands, spec snippets, options and example files.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from pytest_flowai import SpecError, load_spec_text
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_specs"
+README = ROOT / "README.md"
 MIN_SPECS = 14
 # Generous: the socket run takes about 15 s on a laptop; a hang must still end the test.
 RUN_TIMEOUT = 180.0
@@ -78,3 +85,93 @@ def test_broken_example_shows_what_was_said_and_where(tmp_path: Path) -> None:
     assert "> say 'hello'" in output
     assert "< [Greeting / Hello] text 'H" in output
     assert "expected 'goodbye' (title or id), got 'Hello' (id 'hello')" in output
+
+
+def _readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def test_readme_starts_with_the_two_setup_commands() -> None:
+    """The README opens with the title, one sentence and exactly the two set-up commands a new user runs."""
+    lines = _readme().splitlines()
+    assert lines[0] == "# pytest-flowai"
+    commands = lines[lines.index("```sh") + 1 : lines.index("```sh") + 3]
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pytest example_specs",
+        'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/pytest',
+    ]
+
+
+def test_readme_lists_every_example_spec() -> None:
+    """Every example spec file has a row in the README's table of what each example shows."""
+    readme = _readme()
+    missing = [
+        spec.name
+        for spec in sorted(EXAMPLES.glob("test_*.flowai.yaml"))
+        if f"| `{spec.name.removesuffix('.flowai.yaml')}` |" not in readme
+    ]
+    assert missing == []
+
+
+# The first key of a snippet's first item says what it is: a turn, else an expect entry.
+_TURN_KEY = re.compile(r"^- (say|event|location|media|pause|resume|handover|wait):")
+
+
+def _yaml_snippets() -> list[str]:
+    blocks = re.findall(r"```yaml\n(.*?)```", _readme(), flags=re.DOTALL)
+    # A block of comments only (the editor-support line) is no spec.
+    return [b for b in blocks if any(line and not line.startswith("#") for line in b.splitlines())]
+
+
+def _as_spec(snippet: str) -> str:
+    if re.search(r"^steps:", snippet, flags=re.MULTILINE):
+        return snippet
+    if _TURN_KEY.match(snippet):
+        # Location and media turns need the REST transport.
+        return "name: turns\ntransport: rest\nsteps:\n" + textwrap.indent(snippet, "  ")
+    return "name: entries\nsteps:\n  - say: hello\n    expect:\n" + textwrap.indent(snippet, "      ")
+
+
+def test_readme_yaml_snippets_are_valid_specs() -> None:
+    """Every YAML example in the README (a whole spec, or a list of turns or expect entries) is valid."""
+    snippets = _yaml_snippets()
+    assert len(snippets) >= 8
+    for number, snippet in enumerate(snippets, start=1):
+        try:
+            load_spec_text(_as_spec(snippet), path=f"README yaml block {number}")
+        except SpecError as exc:
+            pytest.fail(f"{exc}\n--- the block:\n{snippet}")
+
+
+def _help(*command: str) -> str:
+    result = subprocess.run(
+        [sys.executable, *command, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_readme_documents_every_flowai_option() -> None:
+    """Each --flowai-* flag and flowai_* ini option that `pytest --help` shows is in the README."""
+    shown = _help("-m", "pytest", "-p", "no:cacheprovider")
+    flags = set(re.findall(r"(--flowai-[a-z-]+)=", shown))
+    inis = set(re.findall(r"^  (flowai_[a-z_]+) \(", shown, flags=re.MULTILINE))
+    assert len(flags) >= 6
+    assert len(inis) >= 8
+    readme = _readme()
+    assert sorted(f for f in flags if f"`{f} " not in readme and f"`{f}`" not in readme) == []
+    assert sorted(i for i in inis if f"`{i}`" not in readme) == []
+
+
+def test_readme_documents_every_emulator_flag() -> None:
+    """Each flag of `flowai-emulator --help` has a row in the README's emulator table."""
+    shown = _help("-m", "pytest_flowai.emulator.cli")
+    flags = set(re.findall(r"(--[a-z][a-z-]+)", shown)) - {"--help"}
+    assert len(flags) >= 8
+    readme = _readme()
+    assert sorted(f for f in flags if f"| `{f}" not in readme) == []
