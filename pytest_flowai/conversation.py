@@ -548,8 +548,13 @@ def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str
     if result.failures:
         unmet = len(result.failures)
         if streaming:
-            what = f"{unmet} expected replies" if unmet > 1 else "an expected reply"
-            return f"{what} did not arrive within {timing.timeout:g}s"
+            arrived = len(result.received)
+            if not arrived:
+                return f"no reply within {timing.timeout:g}s"
+            # Say that something did come: the transcript below shows what, the diff why it is not it.
+            came = f"{arrived} bubble{'s' if arrived > 1 else ''} arrived"
+            what = f"{unmet} expectations without a matching reply" if unmet > 1 else "no matching reply"
+            return f"{what} within {timing.timeout:g}s ({came})"
         # Nothing more will come: the replies are all there, they just do not match.
         what = f"{unmet} expected replies are" if unmet > 1 else "an expected reply is"
         return f"{what} not in the answer (sync REST: the HTTP answer is the whole reply)"

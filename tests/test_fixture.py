@@ -49,7 +49,7 @@ def test_failed_expectation_points_at_the_test_line(pyfile: pytest.Pytester) -> 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       *TurnFailed: test_bot.py:*:1: turn 1: an expected reply did not arrive*",
+            "E       *TurnFailed: test_bot.py:*:1: turn 1: no matching reply within 0.5s (1 bubble arrived)",
             "E         expected: a text reply 'Good night'",
             "E         closest: bubble #1 (text *Pizza Bella*",
         ]

@@ -30,7 +30,7 @@ def test_failure_report_shape(flowai: FlowaiTester) -> None:
         [
             "*_ flowai: size question _*",
             "test_x.flowai.yaml:11:9: turn 2 of 'size question' failed:"
-            " an expected reply did not arrive within 1s",
+            " no matching reply within 1s (1 bubble arrived)",
             "   8 |   - say: I want to order a pizza",
             "   9 |     expect:",
             "  10 |       - text: {contains: Which size}",
@@ -69,7 +69,7 @@ def test_tb_line_shows_only_the_header(flowai: FlowaiTester) -> None:
     result.stdout.fnmatch_lines(
         [
             "test_x.flowai.yaml:11:9: turn 2 of 'size question' failed:"
-            " an expected reply did not arrive within 1s"
+            " no matching reply within 1s (1 bubble arrived)"
         ]
     )
     assert "conversation 'size question' over" not in result.stdout.str()
@@ -86,7 +86,7 @@ def test_junit_failure_message_is_the_headline(flowai: FlowaiTester) -> None:
     assert failure is not None
     headline = (
         "test_x.flowai.yaml:11:9: turn 2 of 'size question' failed: "
-        + "an expected reply did not arrive within 1s"
+        + "no matching reply within 1s (1 bubble arrived)"
     )
     assert failure.get("message") == headline
     assert failure.text is not None

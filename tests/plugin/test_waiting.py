@@ -31,7 +31,7 @@ def test_slow_bot_fails_at_the_turn_timeout_showing_what_arrived(
     assert elapsed < 2.5, f"the run took {elapsed:.1f}s, the turn timeout is 0.5s"
     result.stdout.fnmatch_lines(
         [
-            "test_x.flowai.yaml:6:9: turn 1 of 'slow' failed: an expected reply did not arrive within 0.5s",
+            "test_x.flowai.yaml:6:9: turn 1 of 'slow' failed: no reply within 0.5s",
             "  4 |   - say: hello",
             "  5 |     expect:",
             "> 6 |       - type: text",
@@ -63,7 +63,8 @@ def test_timeout_shows_the_replies_that_did_arrive(flowai: FlowaiTester) -> None
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "test_x.flowai.yaml:8:9: turn 1 of 'partial' failed: an expected reply did not arrive within 1s",
+            "test_x.flowai.yaml:8:9: turn 1 of 'partial' failed:"
+            " no matching reply within 1s (2 bubbles arrived)",
             "  5 |   - say: see the menu",
             "  6 |     expect:",
             "  7 |       - type: text",
