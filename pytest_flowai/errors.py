@@ -162,13 +162,20 @@ class TurnFailed(FlowaiError):
 
 
 class TransportError(FlowaiError):
-    """The network or the server failed: connection refused, closed, garbage, an HTTP error status."""
+    """The network or the server failed: connection refused, closed, garbage, an HTTP error status.
 
-    def __init__(self, message: str, *, url: str | None = None, turn: int | None = None) -> None:
+    ``credential`` names what the server wanted and did not get ("client id", "API key"), so the plugin
+    can say which of its settings to fix; transports know nothing of the plugin's option names.
+    """
+
+    def __init__(
+        self, message: str, *, url: str | None = None, turn: int | None = None, credential: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.url = url
         self.turn = turn
+        self.credential = credential
 
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""

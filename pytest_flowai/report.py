@@ -17,6 +17,11 @@ from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, 
 from pytest_flowai.spec.model import Conversation, Turn
 
 REDACTED = "***"
+# Which setting gives the server the credential it asked for.
+CREDENTIAL_HINTS = {
+    "client id": "set flowai_client_id in the ini file or pass --flowai-client-id",
+    "API key": "set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
+}
 _EXCERPT_LINES = 12
 
 
@@ -157,6 +162,8 @@ def render_failure(exc: FlowaiError, conversation: Conversation, transcript: Tra
     elif isinstance(exc, TransportError):
         span = turn.span if turn else conversation.span
         lines.append(f"{span}: {_turn_label(turn, conversation)} failed: transport error: {exc}")
+        if exc.credential in CREDENTIAL_HINTS:
+            lines.append(f"  hint: {CREDENTIAL_HINTS[exc.credential]}")
         if turn is not None:
             lines.extend(source_excerpt(turn, span))
     else:

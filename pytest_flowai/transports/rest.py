@@ -151,10 +151,12 @@ async def request(
 
 def failed_status(answer: HttpAnswer, what: str) -> TransportError:
     """The error for a non-2xx answer: the status and the server's message."""
-    hint = " (the API key was refused)" if answer.status in (401, 403) else ""
+    refused = answer.status in (401, 403)
+    hint = " (the API key was refused)" if refused else ""
     return TransportError(
         f"{what}: HTTP {answer.status}{hint}: {answer.server_message()}",
         url=answer.url,
+        credential="API key" if refused else None,
     )
 
 
@@ -198,7 +200,9 @@ class RestTransport(Transport):
 
     def __init__(self, config: TransportConfig, *, http: httpx.AsyncClient | None = None) -> None:
         if not config.api_key:
-            raise TransportError("the REST API needs an API key; none is configured", url=config.url)
+            raise TransportError(
+                "the REST API needs an API key; none is configured", url=config.url, credential="API key"
+            )
         self._config = config
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()

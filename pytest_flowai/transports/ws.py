@@ -105,7 +105,11 @@ class SocketTransport(Transport):
         ping_interval: float = PING_INTERVAL,
     ) -> None:
         if not config.client_id:
-            raise TransportError("the Web socket API needs a client id; none is configured", url=config.url)
+            raise TransportError(
+                "the Web socket API needs a client id; none is configured",
+                url=config.url,
+                credential="client id",
+            )
         self._config = config
         self._client_id = config.client_id
         self._owns_http = http is None
@@ -167,6 +171,7 @@ class SocketTransport(Transport):
                 f"the server refused client id {self._client_id!r} "
                 f"(HTTP {answer.status}: {answer.server_message()})",
                 url=answer.url,
+                credential="client id",
             )
         if not 200 <= answer.status < 300:
             raise TransportError(

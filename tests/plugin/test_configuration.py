@@ -40,8 +40,37 @@ def test_wrong_client_id_is_a_clear_transport_error(
     pytester.makefile(".flowai.yaml", test_x=GREETS)
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["test_x.flowai.yaml:4:5: turn 1 of 'greets' failed: transport error: *"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_x.flowai.yaml:4:5: turn 1 of 'greets' failed: transport error: the server refused client id"
+            " 'nobody' *",
+            "  hint: set flowai_client_id in the ini file or pass --flowai-client-id",
+        ],
+        consecutive=True,
+    )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_missing_client_id_and_api_key_say_which_setting_to_fix(
+    pytester: pytest.Pytester, emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a URL but no client id (socket) or no key (REST), the hint names the setting that gives it."""
+    monkeypatch.delenv("FLOWAI_API_KEY", raising=False)
+    pytester.makeini(f"[pytest]\nflowai_url = {emulator.url}\n")
+    pytester.makefile(".flowai.yaml", test_x=GREETS)
+    socket = pytester.runpytest()
+    socket.assert_outcomes(failed=1)
+    socket.stdout.fnmatch_lines(
+        ["*the Web socket API needs a client id; none is configured*", "  hint: set flowai_client_id *"]
+    )
+    rest = pytester.runpytest("--flowai-transport=rest")
+    rest.assert_outcomes(failed=1)
+    rest.stdout.fnmatch_lines(
+        [
+            "*the REST API needs an API key; none is configured*",
+            "  hint: set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
+        ]
+    )
 
 
 def test_embedded_emulator_starts_with_flows_relative_to_the_ini_file(

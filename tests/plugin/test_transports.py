@@ -204,7 +204,9 @@ def test_wrong_api_key_is_refused_clearly_and_never_printed(
         [
             "test_x.flowai.yaml:6:5: turn 1 of 'order' failed: transport error: sending a text message:"
             " HTTP 401 (the API key was refused): invalid API key *",
-        ]
+            "  hint: set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
+        ],
+        consecutive=True,
     )
     assert API_KEY not in output(result)
     assert API_KEY not in (flowai.pytester.path / "junit.xml").read_text(encoding="utf-8")
