@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -223,13 +223,22 @@ def _wrong_value(error: ValidationError, location: tuple[PathPart, ...], span: S
         options = _as_list(error.validator_value) if error.validator == "enum" else [error.validator_value]
         match = closest(error.instance, [str(option) for option in options])
         hint = f"did you mean {match!r}?" if match else None
-    wants_string = schema.get("type") == "string" or (
+    wants_string = _accepts_string(schema) or (
         error.validator == "type" and error.validator_value == "string"
     )
     if wants_string and isinstance(error.instance, bool | int | float):
         key = f"{location[-1]}: " if location and isinstance(location[-1], str) else ""
         hint = f'quote it: {key}"{_yaml_scalar(error.instance)}"'
     return SpecError(f"{subject(location)} must be {what}, got {shown(error.instance)}", span=span, hint=hint)
+
+
+def _accepts_string(schema: Mapping[str, object]) -> bool:
+    """Whether a string would do here: a label written as `5` or `yes`-like scalar wants quoting."""
+    kind = schema.get("type")
+    if kind == "string" or (isinstance(kind, list) and "string" in kind):
+        return True
+    branches = [*_as_list(schema.get("anyOf")), *_as_list(schema.get("oneOf"))]
+    return any(isinstance(b, dict) and b.get("type") == "string" for b in branches)
 
 
 def _expected_words(error: ValidationError) -> str:

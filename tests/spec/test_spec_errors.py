@@ -720,3 +720,24 @@ def test_tab_indentation_says_to_use_spaces() -> None:
     assert info.value.span is not None
     assert (info.value.span.line, info.value.span.column) == (2, 1)
     assert info.value.hint == "YAML indents with spaces only: replace the tab"
+
+
+def test_number_quick_reply_labels_get_the_quote_hint() -> None:
+    """`quickReplies: [5, 4]` are numbers in YAML; each is reported with the hint to quote it."""
+    found = [
+        (p.span.line if p.span else 0, p.span.column if p.span else 0, p.message, p.hint)
+        for p in problems(
+            """\
+            name: rating
+            steps:
+              - say: thanks
+                expect:
+                  - quickReplies: [5, 4]
+            """
+        )
+    ]
+    label = "must be a label or a quick reply mapping"
+    assert found == [
+        (5, 24, f"item 1 of 'quickReplies' {label}, got 5", 'quote it: "5"'),
+        (5, 27, f"item 2 of 'quickReplies' {label}, got 4", 'quote it: "4"'),
+    ]
