@@ -201,7 +201,6 @@ class ConversationRunner:
         self._transport: Transport | None = None
         self._controls: Controls | None = None
         self.variables: dict[str, JSON] = dict(conversation.vars)
-        self._arrived = 0
 
     @property
     def transport_kind(self) -> str:
