@@ -33,7 +33,7 @@ payload: {threadId: t1, traceId: "2"}
 """
 
 
-def run_cli(*args: str, stdin: str = "", cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, stdin: str = "", cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """flowai-validate as a user runs it: a separate process, bounded in time."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
@@ -43,7 +43,7 @@ def run_cli(*args: str, stdin: str = "", cwd: Path) -> subprocess.CompletedProce
         text=True,
         cwd=cwd,
         env=env,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -284,3 +284,45 @@ def test_non_string_yaml_keys_are_quoted_in_paths(workdir: Path, capsys: pytest.
     (workdir / "params.yaml").write_text("1.5: one\ntrue: [{value: x}]\n", encoding="utf-8")
     assert main(["--schema", "params", "params.yaml"]) == 1
     assert capsys.readouterr().out == "params.yaml: [\"1.5\"]: expected array, got 'one'\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("nan.json", '{"type": "message.send", "payload": {"traceId": NaN}}', "payload.traceId: NaN is not"),
+        ("huge.json", '{"type": "ping", "x": 1e999}', "x: infinity"),
+        ("inf.yaml", "type: ping\nx: [.inf]\n", "x[0]: infinity"),
+        ("set.yaml", "type: ping\npayload: !!set {a, b}\n", "payload: a YAML !!set value"),
+        ("bin.yaml", "type: ping\npayload: {b: !!binary aGk=}\n", "payload.b: a YAML !!binary value"),
+        ("loop.yaml", "type: ping\npayload: &me {again: *me}\n", "payload.again: holds itself"),
+    ],
+)
+def test_data_json_cannot_carry_exits_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, reason: str
+) -> None:
+    """NaN, infinity, YAML sets, binaries and self-containing aliases are unusable input, named by path."""
+    (workdir / name).write_text(text, encoding="utf-8")
+    assert main([name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{name}: not JSON data: {reason}")
+    assert err.count("\n") == 1
+
+
+def test_yaml_alias_bomb_is_refused_quickly(workdir: Path) -> None:
+    """Aliases that expand a small file into billions of values are refused, not expanded."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    (workdir / "bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # In a process of its own with a deadline: expanding the aliases would take hours.
+    result = run_cli("--schema", "params", "bomb.yaml", cwd=workdir, timeout=20)
+    assert result.returncode == 2
+    assert "values once its YAML aliases are expanded" in result.stderr
+
+
+def test_a_shared_alias_is_checked_not_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An anchor used twice (no cycle, small) is ordinary YAML and is validated as usual."""
+    text = "type: message.send\npayload: {threadId: &t t1, speech: *t, originator: {name: *t}}\n"
+    (workdir / "alias.yaml").write_text(text, encoding="utf-8")
+    assert main(["alias.yaml"]) == 0
+    assert capsys.readouterr() == ("", "")
+
