@@ -120,13 +120,16 @@ def _build_parser() -> _Parser:
 
 def _read(file: str, stdin: TextIO) -> str:
     if file == STDIN:
-        return stdin.read()
-    try:
-        return Path(file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise _Unreadable(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+        text = stdin.read()
+    else:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _Unreadable(f"cannot read: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise _Unreadable(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    # Editors on Windows start UTF-8 files with a byte order mark; it is no part of the document.
+    return text.removeprefix("\ufeff")
 
 
 def _parse(file: str, text: str) -> dict[int, JSON]:

@@ -326,3 +326,9 @@ def test_a_shared_alias_is_checked_not_refused(workdir: Path, capsys: pytest.Cap
     assert main(["alias.yaml"]) == 0
     assert capsys.readouterr() == ("", "")
 
+
+def test_byte_order_mark_is_ignored(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A UTF-8 byte order mark at the start of a JSON file (Windows editors) does not make it unreadable."""
+    (workdir / "bom.json").write_bytes(b'\xef\xbb\xbf{"type": "ping"}')
+    assert main(["bom.json"]) == 0
+    assert capsys.readouterr() == ("", "")
