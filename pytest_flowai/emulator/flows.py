@@ -244,21 +244,6 @@ def _parse_json(text: str, source: str) -> tuple[object, _Lines]:
     return data, _Lines(node)
 
 
-def _non_json(value: object, path: str) -> Iterator[str]:
-    """Paths of values JSON cannot hold (YAML sets, binary, non-string keys)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                yield f"{path or '(root)'}: key {key!r} is not a string"
-            else:
-                yield from _non_json(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _non_json(item, f"{path}[{index}]")
-    elif not (value is None or isinstance(value, str | int | float | bool)):
-        yield f"{path or '(root)'}: {type(value).__name__} is not a JSON value"
-
-
 # --- building ---
 
 _SLUG_JUNK = re.compile(r"[\W_]+")
@@ -318,7 +303,7 @@ class _BotBuilder:
         self.add_data(data, source=source, lines=lines)
 
     def add_data(self, data: object, *, source: str, lines: _Lines | None) -> None:
-        bad = list(_non_json(data, ""))
+        bad = schemas.json_problems(data)
         if bad:
             self._problems.extend(f"{source}: {problem}" for problem in bad)
             return

@@ -5,6 +5,7 @@ Must not import pytest, httpx, websockets or the emulator: everyone, the emulato
 from __future__ import annotations
 
 from pytest_flowai.schemas.infer import infer_name
+from pytest_flowai.schemas.jsondata import json_problems
 from pytest_flowai.schemas.validate import (
     BASE_URI,
     UnknownSchemaError,
@@ -20,6 +21,7 @@ __all__ = [
     "UnknownSchemaError",
     "format_path",
     "infer_name",
+    "json_problems",
     "names",
     "raw",
     "validate",

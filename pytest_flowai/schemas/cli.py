@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,14 +18,12 @@ import yaml
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Violation, display_path
 from pytest_flowai.schemas.infer import infer_name
-from pytest_flowai.schemas.validate import PathPart, UnknownSchemaError, format_path, names, raw, violations
+from pytest_flowai.schemas.jsondata import json_problems
+from pytest_flowai.schemas.validate import UnknownSchemaError, names, raw, violations
 
 PROG = "flowai-validate"
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 STDIN = "-"
-# A document whose YAML aliases expand it past this many values is refused (an alias bomb would hang us).
-MAX_VALUES = 1_000_000
-_YAML_TAGS = {"bytes": "!!binary", "set": "!!set", "tuple": "!!omap or !!pairs"}
 
 
 class _UsageError(Exception):
@@ -155,44 +152,11 @@ def _parse(file: str, text: str) -> dict[int, JSON]:
     return documents
 
 
-def _not_json(document: object) -> str | None:
-    """Where and why a parsed document is no JSON value, or None. YAML can say more than JSON (``.nan``,
-    ``!!set``, ``!!binary``, an anchor holding an alias to itself) and Python's json module reads ``NaN``.
-    A subtree shared through aliases is checked once, so checking stays linear in the file's size."""
-    expanded: dict[int, int] = {}  # id of a checked list or mapping -> its value count with aliases expanded
-    open_ids: set[int] = set()  # lists and mappings being checked: meeting one again is a cycle
-    stack: list[tuple[object, tuple[PathPart, ...], bool]] = [(document, (), False)]
-    while stack:
-        value, path, leaving = stack.pop()
-        where = format_path(path) or "(root)"
-        if isinstance(value, dict | list):
-            children = list(value.values()) if isinstance(value, dict) else value
-            if leaving:
-                open_ids.discard(id(value))
-                expanded[id(value)] = 1 + sum(expanded.get(id(child), 1) for child in children)
-                if expanded[id(value)] > MAX_VALUES:
-                    return f"{where}: more than {MAX_VALUES} values once its YAML aliases are expanded"
-            elif id(value) in open_ids:
-                return f"{where}: holds itself (a YAML alias inside its own anchor), which JSON cannot"
-            elif id(value) not in expanded:
-                open_ids.add(id(value))
-                stack.append((value, path, True))
-                keys: list[PathPart] = list(value) if isinstance(value, dict) else list(range(len(value)))
-                stack.extend((child, (*path, key), False) for key, child in zip(keys, children, strict=True))
-        elif isinstance(value, float) and math.isnan(value):
-            return f"{where}: NaN is not a JSON number"
-        elif isinstance(value, float) and math.isinf(value):
-            return f"{where}: infinity (YAML .inf, or a number as huge as 1e999) is not a JSON number"
-        elif value is not None and not isinstance(value, str | int | float):
-            tag = _YAML_TAGS.get(type(value).__name__, type(value).__name__)
-            return f"{where}: a YAML {tag} value has no JSON form"
-    return None
-
-
 def _check(file: str, index: int | None, document: JSON, schema: str | None) -> Outcome:
-    problem = _not_json(document)
-    if problem is not None:
-        return Outcome(file=file, document=index, schema=schema, error=f"not JSON data: {problem}")
+    # YAML keys that are not strings (1.5: x) are let through: the schema then names them at their path.
+    problems = json_problems(document, string_keys=False)
+    if problems:
+        return Outcome(file=file, document=index, schema=schema, error=f"not JSON data: {problems[0]}")
     name = schema or infer_name(document)
     if name is None:
         reason = "cannot tell which schema applies; pass --schema NAME (--list shows the names)"

@@ -243,6 +243,13 @@ def test_non_json_yaml_values_are_reported(tmp_path: Path) -> None:
     assert "bot.yaml: extra: key 1 is not a string" in load_error(file)
 
 
+def test_self_containing_yaml_alias_is_reported(tmp_path: Path) -> None:
+    """A flow whose anchor holds an alias to itself is an error naming the place, not a RecursionError."""
+    file = tmp_path / "bot.yaml"
+    file.write_text("title: F\nsteps: &s [{title: a, type: UNKNOWN, actions: *s}]\n", encoding="utf-8")
+    assert "bot.yaml: steps[0].actions: holds itself" in load_error(file)
+
+
 def test_missing_path_and_empty_folder_are_reported(tmp_path: Path) -> None:
     """A path that does not exist, or a folder without flow files, is a clear error."""
     assert "no such file or folder" in load_error(tmp_path / "missing")

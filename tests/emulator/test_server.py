@@ -244,6 +244,35 @@ def test_cli_bad_flows_exit_2_without_traceback(
     assert done.stdout == ""
 
 
+def _alias_bomb() -> str:
+    lines = ["title: F", "steps: []", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (
+            "title: F\nsteps: &s [{title: a, type: UNKNOWN, actions: *s}]\n",
+            "bot.yaml: steps[0].actions: holds itself",
+        ),
+        (_alias_bomb(), "bot.yaml: a5: more than 1000000 values once its YAML aliases are expanded"),
+    ],
+)
+def test_cli_yaml_alias_tricks_exit_2_at_once(tmp_path: Path, content: str, words: str) -> None:
+    """A flow file whose aliases loop or expand into billions of values exits 2 naming the place, quickly."""
+    bad = tmp_path / "bot.yaml"
+    bad.write_text(content, encoding="utf-8")
+    command = [sys.executable, "-m", "pytest_flowai.emulator.cli", "--flows", str(bad), "--port", "0"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=30, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_cli_port_in_use_exits_1() -> None:
     """A port that is taken makes the command exit 1 saying it cannot listen there."""
     with socket.socket() as taken:
