@@ -782,14 +782,22 @@ async def rest_threads(request: Request) -> Response:
     return _result_or_webhook(request, "threads", None, result)
 
 
-async def rest_takeover(request: Request) -> Response:
-    """POST rest/v1/takeover/:threadId: a human takes over; the bot pauses until resumed."""
+async def _switch_bot(request: Request, *, active: bool, event: str) -> Response:
+    """Takeover, pause and resume: pause the bot until resumed (or resume it), then tell the webhooks."""
     runtime = _runtime(request)
     thread_id = _path_thread(request)
     await _json_body(request, required=False)
-    runtime.pause(thread_id, None)
-    runtime.publish(thread_id, [Outbound(event="takeover", payload={"threadId": thread_id})])
+    if active:
+        runtime.resume(thread_id)
+    else:
+        runtime.pause(thread_id, None)
+    runtime.publish(thread_id, [Outbound(event=event, payload={"threadId": thread_id})])
     return _ok()
+
+
+async def rest_takeover(request: Request) -> Response:
+    """POST rest/v1/takeover/:threadId: a human takes over; the bot pauses until resumed."""
+    return await _switch_bot(request, active=False, event="takeover")
 
 
 async def rest_handover(request: Request) -> Response:
@@ -848,22 +856,12 @@ def _pause_status(runtime: Runtime, thread_id: str) -> JSONObject:
 
 async def rest_pause(request: Request) -> Response:
     """POST rest/v1/pause/:threadId: pause the bot for the thread until resumed."""
-    runtime = _runtime(request)
-    thread_id = _path_thread(request)
-    await _json_body(request, required=False)
-    runtime.pause(thread_id, None)
-    runtime.publish(thread_id, [Outbound(event="paused", payload={"threadId": thread_id})])
-    return _ok()
+    return await _switch_bot(request, active=False, event="paused")
 
 
 async def rest_resume(request: Request) -> Response:
     """DELETE rest/v1/pause/:threadId: resume the bot for the thread."""
-    runtime = _runtime(request)
-    thread_id = _path_thread(request)
-    await _json_body(request, required=False)
-    runtime.resume(thread_id)
-    runtime.publish(thread_id, [Outbound(event="resumed", payload={"threadId": thread_id})])
-    return _ok()
+    return await _switch_bot(request, active=True, event="resumed")
 
 
 async def rest_pause_status(request: Request) -> Response:
