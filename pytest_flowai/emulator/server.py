@@ -29,8 +29,9 @@ GRACEFUL_SHUTDOWN = 5
 WS_MAX_SIZE = 4 * 1024 * 1024
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the embedding program (pytest, our CLI) owns Ctrl-C."""
+class QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers (the embedding program, pytest or our CLI, owns Ctrl-C), saying
+    through ``startup_done`` when its startup ended, well or not. Tests serve their own apps with it too."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -74,7 +75,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(server: _Server, sock: socket.socket) -> None:
+async def _serve(server: QuietServer, sock: socket.socket) -> None:
     # SystemExit is how uvicorn says the app failed to start; the reason is in app.state.startup_error.
     with contextlib.suppress(SystemExit):
         await server.serve(sockets=[sock])
@@ -85,16 +86,10 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-class Emulator:
-    """The emulator served in the running event loop: ``async with Emulator(flows=...) as emu: emu.url``."""
+class _Credentials:
+    """What a client needs besides the URL, read from the settings (the API key is always resolved)."""
 
-    def __init__(self, settings: EmulatorSettings | None = None, /, **overrides: Any) -> None:
-        self.settings = _settings(settings, overrides)
-        self._server: _Server | None = None
-        self._serving: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
-        self._runtime: Runtime | None = None
-        self._port = 0
+    settings: EmulatorSettings
 
     @property
     def api_key(self) -> str:
@@ -103,6 +98,18 @@ class Emulator:
     @property
     def client_id(self) -> str:
         return self.settings.client_id
+
+
+class Emulator(_Credentials):
+    """The emulator served in the running event loop: ``async with Emulator(flows=...) as emu: emu.url``."""
+
+    def __init__(self, settings: EmulatorSettings | None = None, /, **overrides: Any) -> None:
+        self.settings = _settings(settings, overrides)
+        self._server: QuietServer | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+        self._runtime: Runtime | None = None
+        self._port = 0
 
     @property
     def port(self) -> int:
@@ -145,7 +152,7 @@ class Emulator:
             ws_max_size=max(WS_MAX_SIZE, self.settings.max_frame + 1024),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
-        server = _Server(config)
+        server = QuietServer(config)
         self._server, self._socket = server, sock
         self._serving = asyncio.ensure_future(_serve(server, sock))
         ready = asyncio.ensure_future(server.startup_done.wait())
@@ -202,7 +209,7 @@ class Emulator:
         await self.stop()
 
 
-class EmulatorThread:
+class EmulatorThread(_Credentials):
     """The emulator in a background thread with its own loop: ``with EmulatorThread(flows=...) as emu``."""
 
     def __init__(self, settings: EmulatorSettings | None = None, /, **overrides: Any) -> None:
@@ -213,14 +220,6 @@ class EmulatorThread:
         self._ready = threading.Event()
         self._emulator: Emulator | None = None
         self._error: BaseException | None = None
-
-    @property
-    def api_key(self) -> str:
-        return self.settings.api_key or ""
-
-    @property
-    def client_id(self) -> str:
-        return self.settings.client_id
 
     @property
     def url(self) -> str:
@@ -308,4 +307,4 @@ class EmulatorThread:
         self.stop()
 
 
-__all__ = ["Emulator", "EmulatorThread"]
+__all__ = ["Emulator", "EmulatorThread", "QuietServer"]

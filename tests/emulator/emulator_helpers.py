@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator import Emulator
+from pytest_flowai.emulator.server import QuietServer
 
 DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
 API_KEY = "test-key-5b1f"
@@ -157,24 +158,6 @@ class Receiver:
         return Response(status_code=204)
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn without signal handlers, announcing when it serves."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.startup_done = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets)
-        finally:
-            self.startup_done.set()
-
-
 @contextlib.asynccontextmanager
 async def webhook_receiver(**options: Any) -> AsyncIterator[Receiver]:
     """Serve a ``Receiver`` in the running loop for the duration of the block."""
@@ -183,7 +166,7 @@ async def webhook_receiver(**options: Any) -> AsyncIterator[Receiver]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    server = _QuietServer(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off"))
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(5):
