@@ -8,13 +8,14 @@ import copy
 import difflib
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
 from typing import cast
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -93,10 +94,104 @@ def raw(name: str) -> JSONObject:
     return copy.deepcopy(_load_all()[_resolve(name)])
 
 
+# The per-bubble schema: a bot sends the same bubbles again and again (a greeting, a menu), and checking one
+# against every template's if/then is the costliest part of validating a reply.
+_REMEMBERED_REFS = frozenset({"response.json"})
+_REMEMBERED_MAX = 4096
+
+
+class _KnownValid:
+    """A bounded memory of instances that matched a remembered `$ref`; only valid ones are kept."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._keys: dict[str, None] = {}
+        self._lock = threading.Lock()  # the emulator validates from its own thread
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            if len(self._keys) >= self._size:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[key] = None
+
+
+def _remembering_ref(known: _KnownValid) -> object:
+    plain = Draft202012Validator.VALIDATORS["$ref"]
+
+    def ref(validator: Draft202012Validator, ref: str, instance: object, schema: object) -> Iterator[object]:
+        if ref not in _REMEMBERED_REFS or not isinstance(instance, dict):
+            yield from plain(validator, ref, instance, schema)
+            return
+        try:
+            key = ref + json.dumps(instance, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):  # YAML input may hold keys JSON cannot sort or write
+            yield from plain(validator, ref, instance, schema)
+            return
+        if key in known:
+            return
+        errors = list(plain(validator, ref, instance, schema))
+        if not errors:
+            known.add(key)
+        yield from errors
+
+    return ref
+
+
+@cache
+def _validator_class() -> type[Draft202012Validator]:
+    keywords = {"$ref": _remembering_ref(_KnownValid(_REMEMBERED_MAX))}
+    remembering = validators.extend(Draft202012Validator, keywords)  # type: ignore[no-untyped-call]
+    return cast("type[Draft202012Validator]", remembering)
+
+
+def _pointer(document: object, fragment: str) -> object:
+    """The part of a schema document a JSON pointer fragment (``/$defs/params``) names."""
+    node = document
+    for token in fragment.lstrip("/").split("/") if fragment.strip("/") else []:
+        key = token.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else cast("dict[str, object]", node)[key]
+    return node
+
+
+def _inline(node: object, home: str, stack: tuple[str, ...]) -> object:
+    """``node`` (from schema file ``home``) with cross-file ``$ref``s replaced by what they point at.
+
+    Resolving a reference costs jsonschema more than checking what it points at, and a reply walks dozens
+    of them. Kept as references: those to the per-bubble schema (remembered, see above) and any that would
+    loop back on themselves.
+    """
+    if isinstance(node, list):
+        return [_inline(item, home, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inline(value, home, stack) for key, value in node.items() if key != "$ref"}
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return out
+    file, _, fragment = ref.partition("#")
+    target_file = file[: -len(_SUFFIX)] if file.endswith(_SUFFIX) else (file or home)
+    qualified = f"{target_file}{_SUFFIX}#{fragment}" if fragment else f"{target_file}{_SUFFIX}"
+    if qualified in stack or file in _REMEMBERED_REFS or target_file not in _load_all():
+        out["$ref"] = qualified if file or target_file != home else ref
+        return out
+    target = _pointer(_load_all()[target_file], fragment)
+    inlined = _inline(target, target_file, (*stack, qualified))
+    if isinstance(inlined, dict):
+        inlined = {k: v for k, v in inlined.items() if k not in ("$id", "$schema", "$defs")}
+    if not out:
+        return inlined
+    out["allOf"] = [inlined, *cast("list[object]", out.get("allOf", []))]
+    return out
+
+
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    schema = _load_all()[name]
-    return Draft202012Validator(schema, registry=_registry())
+    schema = cast("JSONObject", _inline(_load_all()[name], name, (f"{name}{_SUFFIX}",)))
+    schema["$id"] = f"{BASE_URI}{name}{_SUFFIX}"
+    return _validator_class()(schema, registry=_registry())
 
 
 def format_path(parts: Iterable[PathPart]) -> str:
