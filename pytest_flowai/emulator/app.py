@@ -576,13 +576,18 @@ class Runtime:
     def publish(self, thread_id: str | None, items: Sequence[Outbound]) -> None:
         self.dispatcher.publish(thread_id, items)
 
+    def reply_chunks(self, thread_id: str, messages: Sequence[JSONObject]) -> list[tuple[float, JSONObject]]:
+        """A reply as it goes out over time, to the socket and the webhooks alike: ``(seconds to wait, reply
+        payload)`` pairs cut at delays, the first after the latency."""
+        return [
+            (wait_ms / 1000 + (self.latency if index == 0 else 0.0), reply_payload(thread_id, chunk))
+            for index, (wait_ms, chunk) in enumerate(split_by_delays(self.outgoing(messages)))
+        ]
+
     def reply_events(self, event: str, thread_id: str, messages: Sequence[JSONObject]) -> list[Outbound]:
-        """Webhook events carrying a reply, cut at delays like socket frames, the first after the latency."""
-        items = []
-        for index, (wait_ms, chunk) in enumerate(split_by_delays(self.outgoing(messages))):
-            wait = wait_ms / 1000 + (self.latency if index == 0 else 0.0)
-            items.append(Outbound(event=event, payload=reply_payload(thread_id, chunk), delay=wait))
-        return items
+        """Webhook events carrying a reply, cut at delays like socket frames."""
+        chunks = self.reply_chunks(thread_id, messages)
+        return [Outbound(event=event, payload=payload, delay=wait) for wait, payload in chunks]
 
 
 def _runtime(request: Request | WebSocket) -> Runtime:
@@ -1181,9 +1186,10 @@ class SocketSession:
             "messages": [sent.as_message(_iso(runtime.clock()))],
             "originator": copy.deepcopy(sent.originator),
         }
+        # Cut once: the socket frames and the outbound webhook events carry the same chunks.
+        chunks = runtime.reply_chunks(sent.thread_id, turn.messages) if turn.messages else []
         events = [Outbound(event="inbound", payload=user)]
-        if turn.messages:
-            events += runtime.reply_events("outbound", sent.thread_id, turn.messages)
+        events += [Outbound(event="outbound", payload=payload, delay=wait) for wait, payload in chunks]
         if turn.paused:
             events.append(Outbound(event="paused", payload={"threadId": sent.thread_id}))
         runtime.publish(sent.thread_id, events)
@@ -1195,10 +1201,8 @@ class SocketSession:
             frames.append((runtime.latency, _frame("error", message=_FAULT_ERROR)))
         elif runtime.fault is Fault.GARBAGE:
             frames.append((runtime.latency, _GARBAGE))
-        elif turn.messages:
-            for index, (wait_ms, chunk) in enumerate(split_by_delays(runtime.outgoing(turn.messages))):
-                wait = wait_ms / 1000 + (runtime.latency if index == 0 else 0.0)
-                frames.append((wait, _frame("message.received", reply_payload(sent.thread_id, chunk))))
+        else:
+            frames += [(wait, _frame("message.received", payload)) for wait, payload in chunks]
         if frames or drop:
             self._outbox.put_nowait(_Job(frames=tuple(frames), drop_after=drop))
 
