@@ -336,13 +336,11 @@ def parse_messaging_send(body: JSON) -> Sent:
     )
 
 
-def parse_socket_send(frame: JSONObject, max_speech: int) -> Sent:
+def parse_socket_send(frame: JSONObject) -> Sent:
     """The payload of a schema-valid ``message.send`` frame; ``BadInput`` for what the schema leaves open."""
     payload = _obj(frame.get("payload"))
     thread_id = check_thread_id(cast(str, payload["threadId"]))
     speech = cast(str, payload["speech"])
-    if len(speech) > max_speech:
-        raise BadInput(f"payload.speech: longer than {max_speech} characters (got {len(speech)})")
     metadata = _obj(payload.get("metadata"))
     attachment = _obj(payload.get("attachment"))
     event_name = _str(_obj(attachment.get("payload")).get("name")) if attachment else None
@@ -1172,7 +1170,7 @@ class SocketSession:
         if kind == "ping":
             await self._send_text(_frame("pong"))
         elif kind == "message.send":
-            await self._message_send(parse_socket_send(frame, self._rt.settings.max_speech))
+            await self._message_send(parse_socket_send(frame))
         # thread.noticed and activity.user.typing are accepted silently.
 
     async def _message_send(self, sent: Sent) -> None:
