@@ -76,10 +76,6 @@ class TurnResult:
             )
         return "\n".join(lines)
 
-    def describe_extras(self) -> str:
-        """The bubbles no entry matched, one line each ("" when none)."""
-        return "\n".join(f"  unexpected: {bubble.number} ({bubble.summary()})" for bubble in self.extras)
-
 
 class TurnMatcher:
     """Assigns a turn's entries to its bubbles as they arrive; sans-I/O, the runner feeds it and asks."""

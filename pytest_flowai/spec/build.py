@@ -11,7 +11,7 @@ from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
 from pytest_flowai.spec.rules import action_of, merged, turn_defines, turn_variables
-from pytest_flowai.spec.yamlload import MarkedDict, PathPart, Position, end_line, node_position, plain
+from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line, plain
 
 
 def default_name(ordinal: int) -> str:
@@ -31,9 +31,6 @@ class ConversationBuilder:
     def _span(self, position: Position | None) -> Span:
         line, column = position or (1, 1)
         return Span(self.path, line, column)
-
-    def span_at(self, *location: PathPart) -> Span:
-        return self._span(node_position(self.root, location))
 
     def build(self) -> Conversation:
         root = self.root

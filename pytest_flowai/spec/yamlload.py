@@ -321,11 +321,6 @@ def node_position(root: object, path: Sequence[PathPart], *, key: bool = False) 
     return position
 
 
-def key_position(mapping: object, key: str) -> Position | None:
-    """Where a key of a mapping is written."""
-    return mapping.key_positions.get(key) if isinstance(mapping, MarkedDict) else None
-
-
 def end_line(node: object) -> int | None:
     """1-based line of the last character of a mapping or a list."""
     return node.end_line if isinstance(node, MarkedDict | MarkedList) else None
