@@ -193,9 +193,13 @@ class Sent:
 
     thread_id: str
     inbound: Inbound
-    originator: JSONObject
     metadata: JSONObject
     trace_id: int | float | None = None
+
+    @property
+    def originator(self) -> JSONObject:
+        """Who sent it (a default anonymous user when the body named nobody)."""
+        return self.inbound.originator
 
     @property
     def from_moderator(self) -> bool:
@@ -291,7 +295,6 @@ def parse_rest_send(body: JSON, thread_id: str) -> Sent:
     return Sent(
         thread_id=thread_id,
         inbound=inbound,
-        originator=inbound.originator,
         metadata=metadata,
         trace_id=_number(payload.get("traceId")),
     )
@@ -330,7 +333,6 @@ def parse_messaging_send(body: JSON) -> Sent:
     return Sent(
         thread_id=thread_id,
         inbound=inbound,
-        originator=inbound.originator,
         metadata=metadata,
         trace_id=_number(payload.get("traceId")),
     )
@@ -354,7 +356,6 @@ def parse_socket_send(frame: JSONObject) -> Sent:
     return Sent(
         thread_id=thread_id,
         inbound=inbound,
-        originator=inbound.originator,
         metadata=copy.deepcopy(metadata),
         trace_id=_number(payload.get("traceId")),
     )
@@ -838,7 +839,7 @@ async def rest_trigger(request: Request) -> Response:
         event_name=name,
         originator=copy.deepcopy(_DEFAULT_ORIGINATOR),
     )
-    sent = Sent(thread_id=thread_id, inbound=inbound, originator=inbound.originator, metadata={})
+    sent = Sent(thread_id=thread_id, inbound=inbound, metadata={})
     return await _answer_sent(request, sent)
 
 
