@@ -437,15 +437,14 @@ class ConversationRunner:
     def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing) -> None:
         if not result.ok:
             failure = result.failures[0] if result.failures else None
-            span = turn.span
-            mismatches: tuple[object, ...] = ()
-            if failure is not None:
-                mismatches = tuple(failure.mismatches)
-                entry = failure.entry
-                span = entry.span_of(failure.mismatches[0]) if failure.mismatches else entry.span
             streaming = self._transport.streaming if self._transport is not None else True
-            reason = _failure_reason(result, timing, streaming)
-            self._fail(turn, reason, span=span, mismatches=mismatches, detail=result.describe_failure())
+            self._fail(
+                turn,
+                _failure_reason(result, timing, streaming),
+                span=failure.span if failure is not None else None,
+                mismatches=failure.mismatches if failure is not None else (),
+                detail=result.describe_failure(),
+            )
         if result.extras and result.extra_mode is ExtraMode.WARN:
             self.transcript.add(
                 Noted(
