@@ -261,42 +261,22 @@ def parse_rest_send(body: JSON, thread_id: str) -> Sent:
     check_schema(body, "rest.request", "message body")
     payload = _obj(_obj(body).get("payload"))
     kind = InboundKind(cast(str, payload["type"]))
-    metadata = _obj(payload.get("metadata"))
-    if "lang" in payload and "language" not in metadata:
-        metadata = {**metadata, "language": payload["lang"]}
-    if "timezone" in payload and "timezone" not in metadata:
-        metadata = {**metadata, "timezone": payload["timezone"]}
-    speech = _str(payload.get("speech"))
-    if speech is None:
-        speech = _str(payload.get("text")) or ""
-    if kind is InboundKind.EVENT:
-        speech = EVENT_SPEECH
-    elif kind is not InboundKind.TEXT:
-        speech = _str(payload.get("title")) or ""
     if kind is InboundKind.MEDIA and not _str(payload.get("url")):
         raise BadInput("invalid message body: payload.url: required for a media message")
     if kind is InboundKind.LOCATION:
         missing = [name for name in ("lat", "long") if name not in payload]
         if missing:
             raise BadInput(f"invalid message body: payload.{missing[0]}: required for a location message")
-    inbound = Inbound(
-        kind=kind,
-        speech=speech,
-        event_name=_str(payload.get("eventName")),
-        media_type=_str(payload.get("mediaType")),
-        url=_str(payload.get("url")),
-        mime_type=_str(payload.get("mimeType")) or _str(payload.get("mimetype")),
-        lat=_str(payload.get("lat")),
-        long=_str(payload.get("long")),
-        title=_str(payload.get("title")),
-        params=_wire_params(metadata.get("params"), payload.get("params")),
-        originator=_sender(payload.get("originator")),
-    )
-    return Sent(
+    metadata = _obj(payload.get("metadata"))
+    speech = _str(payload.get("speech"))
+    return _sent_from(
+        payload,
         thread_id=thread_id,
-        inbound=inbound,
+        kind=kind,
+        text=(_str(payload.get("text")) or "") if speech is None else speech,
+        long=_str(payload.get("long")),
+        params=_wire_params(metadata.get("params"), payload.get("params")),
         metadata=metadata,
-        trace_id=_number(payload.get("traceId")),
     )
 
 
@@ -306,34 +286,61 @@ def parse_messaging_send(body: JSON) -> Sent:
     payload = _obj(body)
     kind = InboundKind(cast(str, payload["type"]))
     thread_id = check_thread_id(cast(str, payload["threadId"]))
-    metadata: JSONObject = {}
-    for wire, name in (("lang", "language"), ("timezone", "timezone")):
-        if wire in payload:
-            metadata[name] = payload[wire]
-    speech = _str(payload.get("text")) or ""
-    if kind is InboundKind.EVENT:
-        speech = EVENT_SPEECH
     if kind is InboundKind.MEDIA and not _str(payload.get("url")):
         raise BadInput(
             "invalid message body: url: required for a media message (the emulator takes JSON only)"
         )
+    return _sent_from(
+        payload,
+        thread_id=thread_id,
+        kind=kind,
+        text=_str(payload.get("text")) or "",
+        long=_str(payload.get("lng")) or _str(payload.get("long")),
+        params=_wire_params(payload.get("params")),
+        metadata={},
+    )
+
+
+def _sent_from(
+    payload: JSONObject,
+    *,
+    thread_id: str,
+    kind: InboundKind,
+    text: str,
+    long: str | None,
+    params: dict[str, list[JSON]],
+    metadata: JSONObject,
+) -> Sent:
+    """What the REST and Messaging API send bodies spell alike; ``text``, ``long`` and the params they do not.
+    A body's top-level ``lang`` and ``timezone`` fill the metadata where it has none."""
+    if kind is InboundKind.EVENT:
+        speech = EVENT_SPEECH
+    elif kind is InboundKind.TEXT:
+        speech = text
+    else:
+        speech = _str(payload.get("title")) or ""
+    locale = {
+        name: payload[wire]
+        for wire, name in (("lang", "language"), ("timezone", "timezone"))
+        if wire in payload and name not in metadata
+    }
     inbound = Inbound(
         kind=kind,
-        speech=speech if kind in (InboundKind.TEXT, InboundKind.EVENT) else _str(payload.get("title")) or "",
+        speech=speech,
         event_name=_str(payload.get("eventName")),
         media_type=_str(payload.get("mediaType")),
         url=_str(payload.get("url")),
         mime_type=_str(payload.get("mimeType")) or _str(payload.get("mimetype")),
         lat=_str(payload.get("lat")),
-        long=_str(payload.get("lng")) or _str(payload.get("long")),
+        long=long,
         title=_str(payload.get("title")),
-        params=_wire_params(payload.get("params")),
+        params=params,
         originator=_sender(payload.get("originator")),
     )
     return Sent(
         thread_id=thread_id,
         inbound=inbound,
-        metadata=metadata,
+        metadata={**metadata, **locale},
         trace_id=_number(payload.get("traceId")),
     )
 
