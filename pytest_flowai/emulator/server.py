@@ -9,14 +9,12 @@ import dataclasses
 import socket
 import threading
 from collections.abc import Generator
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import uvicorn
 
 from pytest_flowai.emulator.app import Runtime, build_app
-from pytest_flowai.emulator.flows import Bot, load_bot
 from pytest_flowai.emulator.settings import EmulatorSettings
 from pytest_flowai.emulator.store import Store
 from pytest_flowai.errors import EmulatorError
@@ -128,16 +126,11 @@ class Emulator(_Credentials):
         """How many emulator bugs (500 answers, broken sockets) happened; tests assert it stays 0."""
         return self._runtime.internal_errors if self._runtime else 0
 
-    def load_bot(self) -> Bot:
-        """The bot of these settings, loaded (``EmulatorError`` naming the file and path when invalid)."""
-        flows = self.settings.flows
-        return load_bot(flows) if isinstance(flows, str | Path) else flows
-
     async def start(self) -> None:
         """Load the bot, bind the socket and serve; returns once connections are accepted."""
         if self._serving is not None:
             raise EmulatorError("the emulator is already running")
-        app = build_app(self.settings, self.load_bot())
+        app = build_app(self.settings)  # loads the bot; EmulatorError names the file and path
         if self.settings.db != ":memory:":
             # Probe the file here: a failure inside uvicorn's lifespan would be logged with a traceback.
             Store(self.settings.db).close()
