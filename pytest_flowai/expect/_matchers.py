@@ -133,21 +133,19 @@ class CardMatcher:
     source: str = ""
 
     def check(self, value: Found) -> Mismatch | None:
-        kind = walk(value, ("type",)) if value is not MISSING else MISSING
+        kind = walk(value, ("type",))
         if not json_equal("card", kind):
             return Mismatch(path="type", reason=f"expected a 'card' response, got {shown(kind)}")
         for field, expected in (("title", self.title), ("subtitle", self.subtitle)):
             if expected is None:
                 continue
-            got = walk(value, ("payload", field)) if value is not MISSING else MISSING
+            got = walk(value, ("payload", field))
             if not json_equal(expected, got):
                 return Mismatch(
                     path=f"payload.{field}", reason=f"expected {quote(expected)}, got {shown(got)}"
                 )
         if self.buttons is not None:
-            return self.buttons.check(
-                walk(value, ("payload", "buttons")) if value is not MISSING else MISSING
-            )
+            return self.buttons.check(walk(value, ("payload", "buttons")))
         return None
 
     def describe(self) -> str:
@@ -256,9 +254,7 @@ class ParamsMatcher:
             if isinstance(want, list):
                 found = subset_mismatch(want, got, path)
             else:
-                found = self._check_simple(
-                    want, walk(got, (0, "value")) if got is not MISSING else MISSING, path
-                )
+                found = self._check_simple(want, walk(got, (0, "value")), path)
             if found is not None:
                 return found
         return None

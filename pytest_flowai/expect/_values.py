@@ -121,9 +121,9 @@ def resolve(bubble: Bubble, steps: PathSteps) -> Found:
     return walk(root, steps)
 
 
-def walk(value: JSON, steps: PathSteps) -> Found:
-    """Follow keys and indexes down ``value``; MISSING as soon as one does not exist."""
-    current: JSON = value
+def walk(value: Found, steps: PathSteps) -> Found:
+    """Follow keys and indexes down ``value``; MISSING as soon as one does not exist, or for MISSING."""
+    current: Found = value
     for step in steps:
         if isinstance(step, int) and isinstance(current, list) and step < len(current):
             current = current[step]
