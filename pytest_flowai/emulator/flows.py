@@ -46,7 +46,6 @@ class Slot:
 
     label: str
     validation: str | None = None
-    entity_id: str | None = None
 
     @property
     def required(self) -> bool:
@@ -56,7 +55,7 @@ class Slot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
-    """One step of a flow; ``order`` is its position among all steps of the bot (ties go to the lower)."""
+    """One step of a flow; a bot's steps keep their file order, which breaks ties between them."""
 
     step_id: str
     title: str
@@ -67,7 +66,6 @@ class Step:
     slot: Slot | None
     flow_id: str
     flow_title: str
-    order: int
     intent_title: str | None = None
     manual_trigger: bool = False
 
@@ -343,7 +341,6 @@ class _BotBuilder:
         return Bot(flows=tuple(flow for flow, _ in flows))
 
     def _build_flows(self) -> Iterator[tuple[Flow, list[_Where]]]:
-        order = 0
         for data, where in self._flows:
             raw = copy.deepcopy(data)
             title = _text(raw["title"])
@@ -352,10 +349,9 @@ class _BotBuilder:
             steps: list[Step] = []
             step_where: list[_Where] = []
             for index, step_raw in enumerate(_objects(raw["steps"])):
-                steps.append(_build_step(step_raw, flow_id=flow_id, flow_title=title, order=order))
+                steps.append(_build_step(step_raw, flow_id=flow_id, flow_title=title))
                 step_raw["stepId"] = steps[-1].step_id
                 step_where.append(_Where(where.source, _join(where.prefix, f"steps[{index}]"), where.lines))
-                order += 1
             group = raw.get("group")
             flow = Flow(
                 flow_id=flow_id,
@@ -406,7 +402,7 @@ def _step_problems(step: Step, where: _Where, step_ids: dict[str, str]) -> Itera
         yield where("contexts", "a SLOT step needs a context: the step that asks the question")
 
 
-def _build_step(raw: JSONObject, *, flow_id: str, flow_title: str, order: int) -> Step:
+def _build_step(raw: JSONObject, *, flow_id: str, flow_title: str) -> Step:
     """A Step from a schema-valid step object (the schema guarantees the shapes read here)."""
     title = _text(raw["title"])
     intent = raw.get("intent")
@@ -418,7 +414,6 @@ def _build_step(raw: JSONObject, *, flow_id: str, flow_title: str, order: int) -
         slot = Slot(
             label=_text(slot_raw.get("label")),
             validation=_text(slot_raw.get("validation")) or None,
-            entity_id=_text(slot_raw.get("entityId")) or None,
         )
     return Step(
         step_id=_text(raw.get("stepId")) or slug(title),
@@ -430,7 +425,6 @@ def _build_step(raw: JSONObject, *, flow_id: str, flow_title: str, order: int) -
         slot=slot,
         flow_id=flow_id,
         flow_title=flow_title,
-        order=order,
         intent_title=_text(intent_obj.get("title")) or None,
         manual_trigger=raw.get("manualTrigger") is True,
     )
