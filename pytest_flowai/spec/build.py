@@ -11,7 +11,7 @@ from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
 from pytest_flowai.spec.rules import action_of, merged, turn_defines, turn_variables
-from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line, plain
+from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line
 
 
 def default_name(ordinal: int) -> str:
@@ -102,15 +102,15 @@ def _object(value: object) -> dict[str, JSON]:
 
 
 def _json(value: object) -> JSON:
-    # The grammar admits only JSON values, so the plain copy is JSON; this narrows it for the type checker.
-    data = plain(value)
-    if isinstance(data, dict):
-        return {str(key): _json(item) for key, item in data.items()}
-    if isinstance(data, list):
-        return [_json(item) for item in data]
-    if data is None or isinstance(data, str | int | float | bool):
-        return data
-    return str(data)
+    """A deep copy in plain dicts and lists (no loader subclasses), narrowed to JSON for the type checker."""
+    # The grammar admits only JSON values: the str() fallback is for the type checker, not for specs.
+    if isinstance(value, dict):
+        return {str(key): _json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def _number_text(value: object) -> str:

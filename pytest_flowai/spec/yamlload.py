@@ -324,12 +324,3 @@ def node_position(root: object, path: Sequence[PathPart], *, key: bool = False) 
 def end_line(node: object) -> int | None:
     """1-based line of the last character of a mapping or a list."""
     return node.end_line if isinstance(node, MarkedDict | MarkedList) else None
-
-
-def plain(value: object) -> object:
-    """A deep copy made of plain dicts and lists, for values leaving the loader."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
