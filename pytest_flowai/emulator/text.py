@@ -23,11 +23,6 @@ def normalise(text: str) -> str:
     return _WHITESPACE.sub(" ", without_punctuation).strip()
 
 
-def tokens(text: str) -> frozenset[str]:
-    """The set of words of a text after normalising."""
-    return frozenset(normalise(text).split())
-
-
 def similarity(text: str, example: str) -> float:
     """1.0 when the normalised texts are equal, else the Jaccard overlap of their token sets."""
     said, wanted = normalise(text), normalise(example)
@@ -44,4 +39,4 @@ def best_similarity(text: str, examples: Iterable[str]) -> float:
     return max((similarity(text, example) for example in examples), default=0.0)
 
 
-__all__ = ["EXACT", "MATCH_THRESHOLD", "best_similarity", "normalise", "similarity", "tokens"]
+__all__ = ["EXACT", "MATCH_THRESHOLD", "best_similarity", "normalise", "similarity"]
