@@ -40,6 +40,7 @@ from pytest_flowai.emulator.engine import (
     InboundKind,
     ThreadState,
     respond,
+    timestamp,
 )
 from pytest_flowai.emulator.flows import load_bot
 from pytest_flowai.emulator.settings import EmulatorSettings, Fault
@@ -446,8 +447,7 @@ def _state_from_json(data: JSONObject) -> ThreadState:
 
 
 def _iso(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    return timestamp(datetime.fromtimestamp(epoch, UTC))
 
 
 # --- runtime state --------------------------------------------------------------------------------

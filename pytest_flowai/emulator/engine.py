@@ -298,7 +298,7 @@ def _pauses_bot(action: JSONObject) -> bool:
     return _action_type(action) == "HANDOVER" and _action_payload(action).get("setBotToPause") is True
 
 
-def _timestamp(now: datetime) -> str:
+def timestamp(now: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and ``Z``; a naive time is taken as UTC."""
     utc = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
@@ -333,8 +333,17 @@ def _message(
         "params": {name: copy.deepcopy(list(values)) for name, values in params.items()},
         "contexts": [context] if context else [],
         "intents": intents,
-        "createdAt": _timestamp(now),
+        "createdAt": timestamp(now),
     }
 
 
-__all__ = ["BOT_ORIGINATOR", "EVENT_SPEECH", "Inbound", "InboundKind", "Outcome", "ThreadState", "respond"]
+__all__ = [
+    "BOT_ORIGINATOR",
+    "EVENT_SPEECH",
+    "Inbound",
+    "InboundKind",
+    "Outcome",
+    "ThreadState",
+    "respond",
+    "timestamp",
+]
