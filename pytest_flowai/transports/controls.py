@@ -10,14 +10,7 @@ import httpx
 
 from pytest_flowai.errors import TransportError
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import (
-    HttpAnswer,
-    check_schema,
-    failed_status,
-    new_http_client,
-    request,
-    thread_path,
-)
+from pytest_flowai.transports.rest import HttpAnswer, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON
@@ -67,10 +60,7 @@ class Controls:
         """Whether the bot is paused for ``thread_id`` (``GET rest/v1/pause/:threadId?sync=true``)."""
         what = "asking the bot status"
         answer = await self._call("GET", "pause", thread_id, None, {"sync": "true"}, what, timeout)
-        if not 200 <= answer.status < 300:
-            raise failed_status(answer, what)
-        body = answer.json_body(what)
-        check_schema(body, "rest.pause-status")
+        body = answer.checked_body(what, "rest.pause-status")
         if isinstance(body, dict):
             # The documents spell it "isPaued"; the emulator sends both spellings.
             for key in ("isPaused", "isPaued"):
@@ -103,9 +93,7 @@ class Controls:
         timeout: float | None,  # noqa: ASYNC109
     ) -> None:
         answer = await self._call(method, route, thread_id, body, {"writeConcern": "true"}, what, timeout)
-        if not 200 <= answer.status < 300:
-            raise failed_status(answer, what)
-        check_schema(answer.json_body(what), "rest.ok")
+        answer.checked_body(what, "rest.ok")
 
     async def _call(
         self,

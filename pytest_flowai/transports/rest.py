@@ -97,6 +97,18 @@ class HttpAnswer:
             )
         return self.body
 
+    def checked_body(self, what: str, schema: str) -> JSON:
+        """The body of a 2xx JSON answer that fits the protocol schema ``schema``.
+
+        Raises ``TransportError`` for another status or a body that is not JSON, ``SchemaViolation`` for one
+        that breaks the schema.
+        """
+        if not 200 <= self.status < 300:
+            raise failed_status(self, what)
+        body = self.json_body(what)
+        check_schema(body, schema)
+        return body
+
 
 async def request(
     http: httpx.AsyncClient,
@@ -232,10 +244,7 @@ class RestTransport(Transport):
             body={"payload": rest_payload(message)},
             what=what,
         )
-        if not 200 <= answer.status < 300:
-            raise failed_status(answer, what)
-        body = answer.json_body(what)
-        check_schema(body, "rest.sync-result")
+        body = answer.checked_body(what, "rest.sync-result")
         if isinstance(body, dict):
             result = body.get("result")
             if isinstance(result, dict):

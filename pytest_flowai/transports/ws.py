@@ -173,12 +173,7 @@ class SocketTransport(Transport):
                 url=answer.url,
                 credential="client id",
             )
-        if not 200 <= answer.status < 300:
-            raise TransportError(
-                f"socket.info: HTTP {answer.status}: {answer.server_message()}", url=answer.url
-            )
-        body = answer.json_body("socket.info")
-        check_schema(body, "socket.info")
+        body = answer.checked_body("socket.info", "socket.info")
         if not isinstance(body, dict) or body.get("status") != "ok":
             raise TransportError(
                 f"socket.info did not answer status 'ok': {answer.excerpt()}", url=answer.url
