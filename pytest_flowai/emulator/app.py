@@ -377,6 +377,11 @@ def reply_payload(thread_id: str, messages: Sequence[JSONObject]) -> JSONObject:
     return {"threadId": thread_id, "messages": list(messages), "originator": copy.deepcopy(BOT_ORIGINATOR)}
 
 
+def _responses(message: JSONObject) -> list[JSON]:
+    responses = message.get("responses")
+    return responses if isinstance(responses, list) else []
+
+
 def _delay_ms(response: JSON) -> float:
     delay = _number(_obj(response).get("delay"))
     return float(delay) if delay is not None and delay > 0 and math.isfinite(delay) else 0.0
@@ -392,8 +397,8 @@ def split_by_delays(messages: Sequence[JSONObject]) -> list[tuple[float, list[JS
     wait = 0.0
     current: list[JSONObject] = []
     for message in messages:
-        responses = message.get("responses")
-        if not isinstance(responses, list) or not responses:
+        responses = _responses(message)
+        if not responses:
             current.append(message)
             continue
         part: list[JSON] = []
@@ -416,19 +421,15 @@ def split_by_delays(messages: Sequence[JSONObject]) -> list[tuple[float, list[JS
 
 def break_replies(messages: Sequence[JSONObject]) -> list[JSONObject]:
     """Fault ``invalid-reply``: each message gets a response that breaks its template schema."""
-    broken = []
-    for message in messages:
-        responses = message.get("responses")
-        kept = list(responses) if isinstance(responses, list) else []
-        broken.append({**message, "responses": [*kept, copy.deepcopy(_BROKEN_RESPONSE)]})
-    return broken
+    return [
+        {**message, "responses": [*_responses(message), copy.deepcopy(_BROKEN_RESPONSE)]}
+        for message in messages
+    ]
 
 
 def _has_handover(messages: Iterable[JSONObject]) -> bool:
     return any(
-        _obj(response).get("type") == "handover"
-        for message in messages
-        for response in (message.get("responses") if isinstance(message.get("responses"), list) else [])  # type: ignore[union-attr]
+        _obj(response).get("type") == "handover" for message in messages for response in _responses(message)
     )
 
 
