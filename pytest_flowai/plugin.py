@@ -108,29 +108,31 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 def _options(config: pytest.Config) -> Options:
-    def pick(option: str, ini: str) -> str:
-        value = config.getoption(option)
-        return str(value) if value not in (None, "") else str(config.getini(ini) or "")
+    def pick(name: str) -> str:
+        # Each option's command-line dest and ini key are spelled the same; the command line wins.
+        value = config.getoption(name)
+        return str(value) if value not in (None, "") else str(config.getini(name) or "")
 
-    flows = pick("flowai_emulator_flows", "flowai_emulator_flows")
+    flows = pick("flowai_emulator_flows")
     flows_path: Path | None = None
     if flows:
-        from_ini = config.inipath is not None and not config.getoption("flowai_emulator_flows")
-        base = config.inipath.parent if from_ini and config.inipath else None
+        # Relative to the ini file when it comes from there, else to the working directory.
+        from_ini = not config.getoption("flowai_emulator_flows")
+        base = config.inipath.parent if from_ini and config.inipath is not None else None
         flows_path = (base / flows) if base and not Path(flows).is_absolute() else Path(flows)
-    transport = pick("flowai_transport", "flowai_transport") or "socket"
+    transport = pick("flowai_transport") or "socket"
     if transport not in TRANSPORTS:
         raise pytest.UsageError(f"flowai_transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-    url = pick("flowai_url", "flowai_url") or None
+    url = pick("flowai_url") or None
     if url is not None and not url.startswith(("http://", "https://")):
         # Said once, before any test runs, rather than as the same failure of every conversation.
         raise pytest.UsageError(f"flowai_url must start with http:// or https://, got {url!r}")
     return Options(
         url=url,
-        client_id=pick("flowai_client_id", "flowai_client_id") or None,
+        client_id=pick("flowai_client_id") or None,
         api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
         transport=transport,
-        timeout=_seconds(config, pick("flowai_timeout", "flowai_timeout"), "flowai_timeout"),
+        timeout=_seconds(config, pick("flowai_timeout"), "flowai_timeout"),
         settle=_seconds(config, str(config.getini("flowai_settle")), "flowai_settle"),
         silence=_seconds(config, str(config.getini("flowai_silence")), "flowai_silence"),
         emulator_flows=flows_path,
