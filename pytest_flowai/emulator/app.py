@@ -771,12 +771,14 @@ async def rest_history(request: Request) -> Response:
     return _result_or_webhook(request, "history", thread_id, result)
 
 
-def _result_or_webhook(request: Request, event: str, thread_id: str | None, result: JSONObject) -> Response:
-    """Sync: ``{status, result}``; otherwise ``{status: ok}`` and the result goes to the webhooks."""
-    runtime = _runtime(request)
+def _result_or_webhook(
+    request: Request, event: str, thread_id: str | None, result: JSONObject, *, nested: bool = True
+) -> Response:
+    """Sync: ``{status, result}`` (``nested=False``: the result's fields beside ``status``); otherwise
+    ``{status: ok}`` and the result goes to the webhooks."""
     if _flag(request, "sync"):
-        return _ok({"result": result})
-    runtime.publish(thread_id, [Outbound(event=event, payload=result)])
+        return _ok({"result": result} if nested else result)
+    _runtime(request).publish(thread_id, [Outbound(event=event, payload=result)])
     return _ok()
 
 
@@ -854,10 +856,7 @@ async def rest_trigger(request: Request) -> Response:
 async def rest_business_hours(request: Request) -> Response:
     """GET rest/v1/businesshours: the configured business hours."""
     hours = list(copy.deepcopy(_runtime(request).settings.business_hours))
-    if _flag(request, "sync"):
-        return _ok({"businessHours": hours})
-    _runtime(request).publish(None, [Outbound(event="businessHours", payload={"businessHours": hours})])
-    return _ok()
+    return _result_or_webhook(request, "businessHours", None, {"businessHours": hours}, nested=False)
 
 
 def _pause_status(runtime: Runtime, thread_id: str) -> JSONObject:
@@ -878,13 +877,9 @@ async def rest_resume(request: Request) -> Response:
 
 async def rest_pause_status(request: Request) -> Response:
     """GET rest/v1/pause/:threadId: is the bot paused for the thread (sync inline, else webhook isPaused)."""
-    runtime = _runtime(request)
     thread_id = _path_thread(request)
-    status = _pause_status(runtime, thread_id)
-    if _flag(request, "sync"):
-        return _ok(status)
-    runtime.publish(thread_id, [Outbound(event="isPaused", payload=status)])
-    return _ok()
+    status = _pause_status(_runtime(request), thread_id)
+    return _result_or_webhook(request, "isPaused", thread_id, status, nested=False)
 
 
 # --- Messaging API v1 -----------------------------------------------------------------------------
