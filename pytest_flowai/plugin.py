@@ -12,9 +12,9 @@ import pytest
 from pytest_flowai import report
 from pytest_flowai.fixtures import attach_transcripts, flowai
 from pytest_flowai.session import FlowaiSession, Options
+from pytest_flowai.transports.base import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
-TRANSPORTS = ("socket", "rest")
 REPORTER = pytest.StashKey[report.FlowaiReporter]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
@@ -28,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
-    group.addoption("--flowai-transport", choices=TRANSPORTS, help="transport of specs that name none")
+    group.addoption("--flowai-transport", choices=TRANSPORT_KINDS, help="transport of specs that name none")
     group.addoption("--flowai-timeout", type=float, help="seconds a turn may wait for its replies")
     group.addoption("--flowai-emulator-flows", help="bot flows (file or folder) for the embedded emulator")
     parser.addini("flowai_url", "Flow.ai API base URL; unset: start the embedded emulator", default="")
@@ -121,8 +121,10 @@ def _options(config: pytest.Config) -> Options:
         base = config.inipath.parent if from_ini and config.inipath is not None else None
         flows_path = (base / flows) if base and not Path(flows).is_absolute() else Path(flows)
     transport = pick("flowai_transport") or "socket"
-    if transport not in TRANSPORTS:
-        raise pytest.UsageError(f"flowai_transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    if transport not in TRANSPORT_KINDS:
+        raise pytest.UsageError(
+            f"flowai_transport must be one of {', '.join(TRANSPORT_KINDS)}, got {transport!r}"
+        )
     url = pick("flowai_url") or None
     if url is not None and not url.startswith(("http://", "https://")):
         # Said once, before any test runs, rather than as the same failure of every conversation.
@@ -132,9 +134,9 @@ def _options(config: pytest.Config) -> Options:
         client_id=pick("flowai_client_id") or None,
         api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
         transport=transport,
-        timeout=_seconds(config, pick("flowai_timeout"), "flowai_timeout"),
-        settle=_seconds(config, str(config.getini("flowai_settle")), "flowai_settle"),
-        silence=_seconds(config, str(config.getini("flowai_silence")), "flowai_silence"),
+        timeout=_seconds(pick("flowai_timeout"), "flowai_timeout"),
+        settle=_seconds(str(config.getini("flowai_settle")), "flowai_settle"),
+        silence=_seconds(str(config.getini("flowai_silence")), "flowai_silence"),
         emulator_flows=flows_path,
         worker=_xdist_worker(config),
     )
@@ -148,7 +150,7 @@ def _xdist_worker(config: pytest.Config) -> str:
     return str(worker) if worker else "main"
 
 
-def _seconds(config: pytest.Config, value: str, name: str) -> float:
+def _seconds(value: str, name: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
