@@ -597,6 +597,11 @@ class Runtime:
         return [Outbound(event=event, payload=payload, delay=wait) for wait, payload in chunks]
 
 
+def _thread_event(event: str, thread_id: str) -> Outbound:
+    """A webhook event that names only its thread (paused, resumed, takeover, control.handover)."""
+    return Outbound(event=event, payload={"threadId": thread_id})
+
+
 def _runtime(request: Request | WebSocket) -> Runtime:
     runtime = request.app.state.runtime
     if not isinstance(runtime, Runtime):  # pragma: no cover - only if the lifespan did not run
@@ -727,7 +732,7 @@ async def _answer_sent(request: Request, sent: Sent, *, event: str = "message") 
     runtime = _runtime(request)
     sync = _flag(request, "sync")
     turn = runtime.converse(sent)
-    pause_events = [Outbound(event="paused", payload={"threadId": sent.thread_id})] if turn.paused else []
+    pause_events = [_thread_event("paused", sent.thread_id)] if turn.paused else []
     if runtime.fault is Fault.ERROR:
         runtime.publish(sent.thread_id, pause_events)
         return _error(503, _FAULT_ERROR)
@@ -805,7 +810,7 @@ async def _switch_bot(request: Request, *, active: bool, event: str) -> Response
         runtime.resume(thread_id)
     else:
         runtime.pause(thread_id, None)
-    runtime.publish(thread_id, [Outbound(event=event, payload={"threadId": thread_id})])
+    runtime.publish(thread_id, [_thread_event(event, thread_id)])
     return _ok()
 
 
@@ -826,7 +831,7 @@ async def rest_handover(request: Request) -> Response:
         if value is not None:
             seconds = float(value)
     runtime.pause(thread_id, seconds)
-    runtime.publish(thread_id, [Outbound(event="paused", payload={"threadId": thread_id})])
+    runtime.publish(thread_id, [_thread_event("paused", thread_id)])
     return _ok()
 
 
@@ -897,9 +902,9 @@ async def messaging_send(request: Request) -> Response:
     if runtime.fault is not Fault.ERROR and turn.messages:
         items += runtime.reply_events("message.reply", sent.thread_id, turn.messages)
         if _has_handover(turn.messages):
-            items.append(Outbound(event="control.handover", payload={"threadId": sent.thread_id}))
+            items.append(_thread_event("control.handover", sent.thread_id))
     if turn.paused:
-        items.append(Outbound(event="paused", payload={"threadId": sent.thread_id}))
+        items.append(_thread_event("paused", sent.thread_id))
     runtime.publish(sent.thread_id, items)
     if runtime.fault is Fault.ERROR:
         return _error(503, _FAULT_ERROR)
@@ -1193,7 +1198,7 @@ class SocketSession:
         events = [Outbound(event="inbound", payload=user)]
         events += [Outbound(event="outbound", payload=payload, delay=wait) for wait, payload in chunks]
         if turn.paused:
-            events.append(Outbound(event="paused", payload={"threadId": sent.thread_id}))
+            events.append(_thread_event("paused", sent.thread_id))
         runtime.publish(sent.thread_id, events)
         drop = runtime.fault is Fault.DROP and self._sends == 1
         if runtime.fault is Fault.HANG:
