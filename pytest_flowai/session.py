@@ -84,7 +84,7 @@ class FlowaiSession:
         opts = self.options
         if opts.url:
             config = TransportConfig(
-                url=opts.url.rstrip("/"),
+                url=opts.url,
                 client_id=opts.client_id,
                 api_key=opts.api_key,
                 session_id=self._run_id,
