@@ -26,6 +26,7 @@ from pytest_flowai.emulator import Fault
 
 THREAD = "fault-thread"
 SAY_BYE = {"payload": {"type": "text", "speech": "bye"}}
+BYE_FRAME = json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
 
 
 def test_invalid_reply_breaks_the_template_schema() -> None:
@@ -35,9 +36,7 @@ def test_invalid_reply_breaks_the_template_schema() -> None:
         emulator = await in_process(fault=Fault.INVALID_REPLY)
         try:
             async with open_socket(emulator.url) as ws:
-                await ws.send(
-                    json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
-                )
+                await ws.send(BYE_FRAME)
                 await receive(ws)
                 async with asyncio.timeout(5):
                     frame = await ws.recv()
@@ -61,9 +60,7 @@ def test_garbage_sends_non_json() -> None:
         emulator = await in_process(fault=Fault.GARBAGE)
         try:
             async with open_socket(emulator.url) as ws:
-                await ws.send(
-                    json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
-                )
+                await ws.send(BYE_FRAME)
                 await receive(ws)
                 async with asyncio.timeout(5):
                     frame = str(await ws.recv())
@@ -87,9 +84,7 @@ def test_drop_cuts_the_connection_after_the_first_reply() -> None:
         emulator = await in_process(fault=Fault.DROP)
         try:
             async with open_socket(emulator.url) as ws:
-                await ws.send(
-                    json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
-                )
+                await ws.send(BYE_FRAME)
                 kinds = [str((await receive(ws))["type"]), str((await receive(ws))["type"])]
                 with pytest.raises(ConnectionClosed) as closed:
                     await receive(ws)
@@ -107,9 +102,7 @@ def test_hang_delivers_but_never_replies() -> None:
         emulator = await in_process(fault=Fault.HANG)
         try:
             async with open_socket(emulator.url) as ws:
-                await ws.send(
-                    json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
-                )
+                await ws.send(BYE_FRAME)
                 assert (await receive(ws))["type"] == "message.delivered"
                 await nothing_arrives(ws)
             async with client(emulator.url) as http:
@@ -153,9 +146,7 @@ def test_error_replaces_the_reply() -> None:
         emulator = await in_process(fault=Fault.ERROR)
         try:
             async with open_socket(emulator.url) as ws:
-                await ws.send(
-                    json.dumps({"type": "message.send", "payload": {"threadId": THREAD, "speech": "bye"}})
-                )
+                await ws.send(BYE_FRAME)
                 await receive(ws)
                 frame = await receive(ws)
             async with client(emulator.url) as http:
