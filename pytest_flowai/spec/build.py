@@ -28,9 +28,8 @@ class ConversationBuilder:
         self.document = document
         self.ordinal = ordinal
 
-    def _span(self, position: Position | None) -> Span:
-        line, column = position or (1, 1)
-        return Span(self.path, line, column)
+    def _span(self, position: Position) -> Span:
+        return Span(self.path, *position)
 
     def build(self) -> Conversation:
         root = self.root

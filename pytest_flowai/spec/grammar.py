@@ -17,7 +17,7 @@ from jsonschema.exceptions import best_match
 from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import Span, SpecError, quote
 from pytest_flowai.spec.didyoumean import closest, did_you_mean
-from pytest_flowai.spec.yamlload import PathPart, Position, node_position
+from pytest_flowai.spec.yamlload import PathPart, node_span
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -112,14 +112,9 @@ def _present(error: ValidationError) -> list[str]:
     return [key for key in _exactly_one_keys(error) if isinstance(instance, dict) and key in instance]
 
 
-def _span(path: str, position: Position | None) -> Span:
-    line, column = position or (1, 1)
-    return Span(path, line, column)
-
-
 def _describe(error: ValidationError, root: object, path: str) -> Iterator[SpecError]:
     location = tuple(error.absolute_path)
-    at_value = _span(path, node_position(root, location))
+    at_value = node_span(path, root, location)
     validator = error.validator
     if validator == "additionalProperties":
         yield from _unknown_keys(error, root, path, location)
@@ -141,7 +136,7 @@ def _describe(error: ValidationError, root: object, path: str) -> Iterator[SpecE
         key = str(error.instance)
         yield SpecError(
             f"{key!r} is not a valid variable name in {place(location)}",
-            span=_span(path, node_position(root, (*location, key), key=True)),
+            span=node_span(path, root, (*location, key), key=True),
             hint="a name is letters, digits and _, not starting with a digit",
         )
     elif validator == "minItems" and error.validator_value == 1:
@@ -162,7 +157,7 @@ def _unknown_keys(
     for key in instance:
         if key in allowed:
             continue
-        span = _span(path, node_position(root, (*location, key), key=True))
+        span = node_span(path, root, (*location, key), key=True)
         if not location and key in _NOT_YET:
             yield SpecError(f"{key!r} is not supported yet", span=span, hint="remove it from the spec")
             continue
@@ -194,9 +189,9 @@ def _exactly_one(
     keys = _exactly_one_keys(error)
     present = _present(error)
     is_turn = len(location) == 2 and location[0] == "steps"
-    where = _span(path, node_position(root, location))
+    where = node_span(path, root, location)
     if len(present) > 1:
-        where = _span(path, node_position(root, (*location, present[1]), key=True))
+        where = node_span(path, root, (*location, present[1]), key=True)
     if is_turn:
         if present:
             both = " and ".join(repr(key) for key in present)

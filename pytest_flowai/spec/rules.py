@@ -11,10 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from pytest_flowai.errors import Span, SpecError, quote
+from pytest_flowai.errors import SpecError, quote
 from pytest_flowai.spec.didyoumean import did_you_mean
 from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
-from pytest_flowai.spec.yamlload import PathPart, node_position
+from pytest_flowai.spec.yamlload import PathPart, node_span
 
 ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait")
 REST_ONLY = frozenset({"location", "media"})
@@ -94,14 +94,11 @@ class RuleChecker:
         self.path = path
         self.problems: list[SpecError] = []
 
-    def span(self, location: Sequence[PathPart], *, key: bool = False) -> Span:
-        line, column = node_position(self.root, location, key=key) or (1, 1)
-        return Span(self.path, line, column)
-
     def problem(
         self, message: str, location: Sequence[PathPart], *, key: bool = False, hint: str | None = None
     ) -> None:
-        self.problems.append(SpecError(message, span=self.span(location, key=key), hint=hint))
+        span = node_span(self.path, self.root, location, key=key)
+        self.problems.append(SpecError(message, span=span, hint=hint))
 
     def check(self) -> list[SpecError]:
         """Run every rule; returns the problems found (empty when the document is fine)."""

@@ -321,6 +321,12 @@ def node_position(root: object, path: Sequence[PathPart], *, key: bool = False) 
     return position
 
 
+def node_span(file: str, root: object, path: Sequence[PathPart], *, key: bool = False) -> Span:
+    """``node_position`` as a span in ``file`` (line 1, column 1 when it finds nothing)."""
+    line, column = node_position(root, path, key=key) or (1, 1)
+    return Span(file, line, column)
+
+
 def end_line(node: object) -> int | None:
     """1-based line of the last character of a mapping or a list."""
     return node.end_line if isinstance(node, MarkedDict | MarkedList) else None
