@@ -117,14 +117,9 @@ def describe_response(response: JSON) -> str:
             parts.append(f"buttons: {labels}")
     elif kind == "buttons":
         parts = [f"buttons {quote(body.get('title'), 60)}: {_labels(body.get('buttons'))}"]
-    elif kind == "carousel":
-        cards = body.get("cards")
-        titles = [c.get("title") for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
-        parts = [f"carousel of {len(titles)}: {', '.join(str(t) for t in titles)}"]
-    elif kind == "list":
-        items = body.get("items")
-        titles = [i.get("title") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-        parts = [f"list of {len(titles)}: {', '.join(str(t) for t in titles)}"]
+    elif kind in ("carousel", "list"):
+        titles = _titles(body.get("cards" if kind == "carousel" else "items"))
+        parts = [f"{kind} of {len(titles)}: {', '.join(titles)}"]
     elif kind == "location":
         parts = [f"location {quote(body.get('title'), 60)} ({body.get('lat')}, {body.get('long')})"]
     else:
@@ -136,6 +131,12 @@ def _labels(items: JSON) -> str:
     if not isinstance(items, list):
         return ""
     return ", ".join(str(i.get("label")) if isinstance(i, dict) else quote(i) for i in items)
+
+
+def _titles(items: JSON) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [str(item.get("title")) for item in items if isinstance(item, dict)]
 
 
 def _compact(value: JSON, limit: int = 100) -> str:
