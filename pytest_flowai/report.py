@@ -15,8 +15,8 @@ from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.conversation import Noted, Received, Sent, Transcript
 from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, display_path, quote
 from pytest_flowai.spec.model import Conversation, Turn
+from pytest_flowai.transports.base import redact as redact_secret
 
-REDACTED = "***"
 # Which setting gives the server the credential it asked for.
 CREDENTIAL_HINTS = {
     "client id": "set flowai_client_id in the ini file or pass --flowai-client-id",
@@ -28,7 +28,7 @@ _EXCERPT_LINES = 12
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every secret in `text`; the longest first, so a key containing another is fully hidden."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+        text = redact_secret(text, secret)
     return text
 
 
