@@ -347,8 +347,7 @@ class SocketTransport(Transport):
         reader = self._reader
         if reader is not None:
             await asyncio.wait({reader}, timeout=_CLOSE_TIMEOUT)
-        if self._closing:
-            raise TransportError("the socket transport is closed", url=self._config.url)
+        self._check_open()
         if self._drop is None:
             raise TransportError("the connection closed while sending", url=self._config.url)
 
