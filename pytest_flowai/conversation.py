@@ -381,12 +381,12 @@ class ConversationRunner:
         transport = self._transport
         if transport is None:
             return
-        turn_index = 0
+        bubbles_fed = 0
         deadline = time.monotonic() + timing.timeout
         if not transport.streaming:
             # Sync REST: the HTTP answer was the whole reply.
             while (item := await self._next(turn, 0.0)) is not None:
-                turn_index = self._feed(matcher, item, turn_index)
+                bubbles_fed = self._feed(matcher, item, bubbles_fed)
             return
         got_any = False
         while (remaining := deadline - time.monotonic()) > 0:
@@ -401,7 +401,7 @@ class ConversationRunner:
                     return
                 continue
             got_any = True
-            turn_index = self._feed(matcher, item, turn_index)
+            bubbles_fed = self._feed(matcher, item, bubbles_fed)
 
     def _feed(self, matcher: TurnMatcher, item: Incoming, start: int) -> int:
         bubbles: list[Bubble] = bubbles_of([item.payload], start=start)
