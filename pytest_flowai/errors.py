@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 _MAX_QUOTE = 200
 
 
+def cut(text: str, limit: int = _MAX_QUOTE) -> str:
+    """``text`` cut at ``limit`` characters with a count of what was cut."""
+    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
+
+
 def quote(value: object, limit: int = _MAX_QUOTE) -> str:
     """``repr`` of a value, cut at ``limit`` characters with a count of what was cut."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…(+{len(text) - limit} chars)"
+    return cut(repr(value), limit)
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -197,6 +199,7 @@ __all__ = [
     "TransportError",
     "TurnFailed",
     "Violation",
+    "cut",
     "display_path",
     "quote",
 ]

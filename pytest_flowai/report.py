@@ -13,7 +13,7 @@ import pytest
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.conversation import Noted, Received, Sent, Transcript
-from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, display_path, quote
+from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, cut, display_path, quote
 from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transports.base import redact as redact_secret
 
@@ -140,8 +140,7 @@ def _titles(items: JSON) -> list[str]:
 
 
 def _compact(value: JSON, limit: int = 100) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
+    return cut(json.dumps(value, ensure_ascii=False, separators=(",", ":")), limit)
 
 
 # -- failures --

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import Span, SpecError, quote
+from pytest_flowai.errors import Span, SpecError, cut, quote
 from pytest_flowai.expect._assign import assign_any_order
 from pytest_flowai.expect._text import TextMatcher, compile_text
 from pytest_flowai.expect._values import (
@@ -189,15 +189,11 @@ class SchemaMatcher:
         path = ""
         for step in error.absolute_path:
             path = join(path, step)
-        return Mismatch(path=path, reason=f"schema: {_cut(error.message)}")
+        return Mismatch(path=path, reason=f"schema: {cut(error.message)}")
 
     def describe(self) -> str:
         title = self.schema.get("title") if isinstance(self.schema, dict) else None
         return f"matching schema {quote(title)}" if isinstance(title, str) else "matching the inline schema"
-
-
-def _cut(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
 
 
 # -- message keys --------------------------------------------------------------------------------------------
@@ -377,7 +373,7 @@ def _build_schema(value: JSON, span: Span) -> Matcher:
     try:
         Draft202012Validator.check_schema(value)
     except SchemaError as exc:
-        raise SpecError(f"schema: not a valid JSON Schema: {_cut(str(exc.message))}", span=span) from exc
+        raise SpecError(f"schema: not a valid JSON Schema: {cut(str(exc.message))}", span=span) from exc
     _check_refs(value, value, span)
     return SchemaMatcher(schema=value, validator=Draft202012Validator(value))
 
