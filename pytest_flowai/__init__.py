@@ -1,11 +1,16 @@
 """pytest-flowai: test Flow.ai chatbots with YAML conversation specs.
 
 The public surface is `__all__`: the errors, `load_spec` and the spec model. Everything else may change.
+The spec names load on first use: pytest imports this package in every run, spec files or not.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from pytest_flowai.errors import (
+    ConfigurationError,
     EmulatorError,
     FlowaiError,
     SchemaViolation,
@@ -17,20 +22,47 @@ from pytest_flowai.errors import (
     TurnFailed,
     Violation,
 )
-from pytest_flowai.spec import (
-    ActionKind,
-    Conversation,
-    ExpectEntry,
-    ExtraMode,
-    SpecFile,
-    TransportKind,
-    Turn,
-    load_spec,
-    load_spec_text,
+
+if TYPE_CHECKING:
+    from pytest_flowai.spec import (
+        ActionKind,
+        Conversation,
+        ExpectEntry,
+        ExtraMode,
+        SpecFile,
+        TransportKind,
+        Turn,
+        load_spec,
+        load_spec_text,
+    )
+
+_FROM_SPEC = frozenset(
+    {
+        "ActionKind",
+        "Conversation",
+        "ExpectEntry",
+        "ExtraMode",
+        "SpecFile",
+        "TransportKind",
+        "Turn",
+        "load_spec",
+        "load_spec_text",
+    }
 )
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the spec model pulls in yaml and jsonschema, which a run without spec files never needs.
+    if name in _FROM_SPEC:
+        value = getattr(importlib.import_module("pytest_flowai.spec"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ActionKind",
+    "ConfigurationError",
     "Conversation",
     "EmulatorError",
     "ExpectEntry",

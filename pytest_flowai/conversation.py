@@ -20,6 +20,7 @@ from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportErro
 from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
+from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports.base import (
     Incoming,
     Notice,
@@ -30,63 +31,6 @@ from pytest_flowai.transports.base import (
     open_transport,
 )
 from pytest_flowai.transports.controls import Controls
-
-# -- the transcript --
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sent:
-    """What the user side sent in a turn, as a one-line summary (`say 'hello'`)."""
-
-    turn: int
-    text: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Received:
-    """One reply payload (`{threadId, messages, originator}`) as it arrived."""
-
-    turn: int
-    payload: JSONObject
-    at: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Noted:
-    """Something worth showing beside the messages: a reconnect, extra replies, a captured variable."""
-
-    turn: int
-    text: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnEnded:
-    """A turn finished; `ok` tells whether its expectations held."""
-
-    turn: int
-    ok: bool
-    at: float
-
-
-Event = Sent | Received | Noted | TurnEnded
-
-
-@dataclass(slots=True)
-class Transcript:
-    """Everything that happened in one conversation, in order; filled in while the conversation runs."""
-
-    name: str
-    thread_id: str
-    transport: str
-    started: float = field(default_factory=time.monotonic)
-    events: list[Event] = field(default_factory=list)
-    failed_turn: int | None = None
-
-    def add(self, event: Event) -> None:
-        self.events.append(event)
-
 
 # -- settings --
 

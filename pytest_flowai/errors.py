@@ -8,6 +8,7 @@ but ``_json``, so the emulator and the schemas may use it too.
     ├── SchemaViolation          a payload breaks a protocol JSON Schema (carries every violation)
     ├── TurnFailed               the bot: a reply did not meet the spec's expectations
     ├── TransportError           the environment: the network or the server failed us
+    ├── ConfigurationError       the person running pytest: a setting is missing or wrong
     └── EmulatorError            the emulator itself: bad flows, bad settings
 """
 
@@ -171,17 +172,37 @@ class TransportError(FlowaiError):
     """
 
     def __init__(
-        self, message: str, *, url: str | None = None, turn: int | None = None, credential: str | None = None
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        turn: int | None = None,
+        credential: str | None = None,
+        affects_all: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.url = url
         self.turn = turn
         self.credential = credential
+        # A refused credential or a server that cannot be reached fails every conversation alike.
+        self.affects_all = credential is not None if affects_all is None else affects_all
 
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""
         return f"{self.message}{where}"
+
+
+class ConfigurationError(FlowaiError):
+    """A setting of the plugin is missing or wrong; said once for the whole run, naming the setting."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
 class EmulatorError(FlowaiError):
@@ -189,6 +210,7 @@ class EmulatorError(FlowaiError):
 
 
 __all__ = [
+    "ConfigurationError",
     "EmulatorError",
     "FlowaiError",
     "SchemaViolation",

@@ -9,15 +9,18 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_flowai import report
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.conversation import ConversationRunner, Received, Transcript
 from pytest_flowai.errors import FlowaiError, Span
-from pytest_flowai.nodes import SESSION
-from pytest_flowai.session import FlowaiSession
+from pytest_flowai.nodes import SESSION, session_of
+from pytest_flowai.transcript import Received, Transcript
+
+if TYPE_CHECKING:
+    from pytest_flowai.session import FlowaiSession
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
 
 ExpectArg = Sequence[Mapping[str, JSON]] | None
@@ -63,9 +66,11 @@ def _objects(value: JSON) -> list[JSONObject]:
 class Chat:
     """One conversation (one thread) with the bot under test, driven from Python."""
 
-    def __init__(self, session: FlowaiSession, *, name: str, transport: str) -> None:
+    def __init__(self, session: FlowaiSession, *, key: str, name: str, transport: str) -> None:
+        from pytest_flowai.conversation import ConversationRunner
+
         self._session = session
-        self.transcript = Transcript(name=name, thread_id=session.next_thread_id(), transport=transport)
+        self.transcript = Transcript(name=name, thread_id=session.thread_id(key), transport=transport)
         conversation = Conversation(
             name=name,
             marks=(),
@@ -223,11 +228,18 @@ def flowai(request: pytest.FixtureRequest) -> Iterator[Chat]:
 
     `@pytest.mark.flowai(transport="rest")` chooses the transport; else the configured default.
     """
-    session = request.config.stash[SESSION]
+    session = session_of(request.config)
     marker = request.node.get_closest_marker("flowai")
     transport = str(marker.kwargs.get("transport")) if marker and "transport" in marker.kwargs else None
-    chat = Chat(session, name=request.node.name, transport=transport or session.options.transport)
-    request.node.stash.setdefault(CHATS, []).append(chat)
+    chats = request.node.stash.setdefault(CHATS, [])
+    # The node id and the chat's number: a stable thread key, so the emulator's replies reproduce.
+    chat = Chat(
+        session,
+        key=f"{request.node.nodeid}#{len(chats) + 1}",
+        name=request.node.name,
+        transport=transport or session.options.transport,
+    )
+    chats.append(chat)
     try:
         yield chat
     finally:

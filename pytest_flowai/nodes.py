@@ -1,39 +1,88 @@
-"""The pytest collection nodes: a spec file (`FlowFile`) and one conversation in it (`FlowItem`)."""
+"""The pytest collection nodes: a spec file (`FlowFile`) and one conversation in it (`FlowItem`), and the
+session's place in `config.stash`. Light at import: the spec loader and the runner load on first use.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from pytest_flowai import report
-from pytest_flowai.conversation import Transcript
 from pytest_flowai.errors import FlowaiError, SpecError
-from pytest_flowai.session import FlowaiSession
-from pytest_flowai.spec import load_spec
-from pytest_flowai.spec.model import Conversation
+from pytest_flowai.options import Options
+from pytest_flowai.transcript import Transcript
 
-SESSION = pytest.StashKey[FlowaiSession]()
+if TYPE_CHECKING:
+    from pytest_flowai.session import FlowaiSession, Job
+    from pytest_flowai.spec.model import Conversation
+
+OPTIONS = pytest.StashKey[Options]()
+SESSION = pytest.StashKey["FlowaiSession"]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
+# The conversation's own duration, reported as the call's (not the wait for its turn to be reported).
+DURATION = pytest.StashKey[float]()
+# Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
+POSITIONS = pytest.StashKey[dict[str, int]]()
+# Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
+_SETUP_MARKS = ("skip", "skipif", "xfail")
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), *range(127, 160))} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def session_of(config: pytest.Config) -> FlowaiSession:
+    """The run's FlowaiSession, made on first use (a spec collected, the fixture used)."""
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        from pytest_flowai.session import FlowaiSession
+
+        options = config.stash.get(OPTIONS, None)
+        if options is None:
+            raise FlowaiError("the flowai plugin's options were not read; is the plugin disabled?")
+        session = FlowaiSession(options=options)
+        config.stash[SESSION] = session
+    return session
+
+
+def close_session(config: pytest.Config) -> None:
+    """Close the run's FlowaiSession, if one was made."""
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        del config.stash[SESSION]
+        session.close()
+
+
+def stop_scheduling(config: pytest.Config) -> None:
+    """pytest stops early (-x, --maxfail): start no further conversation, cancel those in flight."""
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.stop_scheduling()
 
 
 class FlowFile(pytest.File):
     """A `test_*.flowai.yaml` file: one item per conversation (YAML document)."""
 
     def collect(self) -> Iterator[FlowItem]:
+        from pytest_flowai.spec import load_spec
+
         try:
             spec = load_spec(self.path)
         except SpecError as err:
             raise self.CollectError(str(err)) from err
         for conversation in spec.conversations:
-            item = FlowItem.from_parent(self, name=conversation.name, conversation=conversation)
+            item = FlowItem.from_parent(self, name=node_name(conversation.name), conversation=conversation)
             for mark in conversation.marks:
                 item.add_marker(_marker(mark, conversation, self))
             yield item
+
+
+def node_name(name: str) -> str:
+    """A conversation name as a node name: control characters escaped, `::` split, so the node id prints
+    safely and `pytest FILE::NAME` selects it."""
+    return name.translate(_CONTROL).replace("::", ": :")
 
 
 def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
@@ -109,27 +158,39 @@ class FlowItem(pytest.Item):
 
     @property
     def flowai(self) -> FlowaiSession:
-        return self.config.stash[SESSION]
+        return session_of(self.config)
+
+    @property
+    def job(self) -> Job:
+        """What the session's scheduler runs for this item."""
+        from pytest_flowai.session import Job
+
+        transport = self.conversation.transport or self.flowai.options.transport
+        return Job(key=self.nodeid, conversation=self.conversation, transport=str(transport))
+
+    @property
+    def may_run_ahead(self) -> bool:
+        """Whether the scheduler may start this conversation before pytest reaches it."""
+        return not any(self.iter_markers(name) for name in _SETUP_MARKS)
 
     def runtest(self) -> None:
         session = self.flowai
-        transport = self.conversation.transport or session.options.transport
-        transcript = Transcript(
-            name=self.conversation.name, thread_id=session.next_thread_id(), transport=str(transport)
-        )
-        self.stash[TRANSCRIPT] = transcript
-        try:
-            session.run(self.conversation, transcript)
-        finally:
-            self._attach_transcript(transcript, session)
+        outcome = session.result(self.job, [item.job for item in upcoming(self, session.options.concurrency)])
+        self.stash[TRANSCRIPT] = outcome.transcript
+        self.stash[DURATION] = outcome.duration
+        text = self._attach_transcript(outcome.transcript, session)
+        if outcome.error is not None:
+            raise outcome.error
+        # A failure's report already shows the transcript (repr_failure); -rP and pytest-html show this one.
+        self.add_report_section("call", "flowai transcript", text)
 
-    def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> None:
-        # A failure's report already shows the transcript (repr_failure); a report section would repeat it.
+    def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> str:
         text = report.redact(report.render_transcript(transcript), session.secrets())
         # JUnit XML writes user properties for every test case, whatever junit_logging says.
         self.user_properties.append(("flowai_transcript", text))
         self.user_properties.append(("flowai_thread_id", transcript.thread_id))
         self.user_properties.append(("flowai_transport", transcript.transport))
+        return text
 
     def repr_failure(
         self,
@@ -140,7 +201,9 @@ class FlowItem(pytest.Item):
         if isinstance(exc, SpecError):
             text = str(exc)
         elif isinstance(exc, FlowaiError):
-            text = report.render_failure(exc, self.conversation, self.stash.get(TRANSCRIPT, None))
+            session = self.flowai
+            seed = session.options.emulator_seed if session.embedded else None
+            text = report.render_failure(exc, self.conversation, self.stash.get(TRANSCRIPT, None), seed=seed)
         else:
             return super().repr_failure(excinfo, style=style)
         text = report.redact(text, self.flowai.secrets())
@@ -154,3 +217,55 @@ class FlowItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.conversation.span.line - 1, f"flowai: {self.name}"
+
+
+def upcoming(item: FlowItem, limit: int) -> list[FlowItem]:
+    """The spec items pytest runs right after ``item`` on this process, up to ``limit``, that may start now.
+
+    The look-ahead stops at the first item that is not a spec (a Python test runs on its own) and skips
+    those that setup may skip. Under pytest-xdist it sees only what the controller handed this worker.
+    """
+    if limit <= 1:
+        return []
+    items = item.session.items
+    pending = _xdist_pending(item) if hasattr(item.config, "workerinput") else None
+    following: Sequence[int]
+    if pending is not None:
+        following = pending
+    else:
+        positions = item.config.stash.get(POSITIONS, None)
+        if positions is None or len(positions) != len(items):
+            positions = {each.nodeid: index for index, each in enumerate(items)}
+            item.config.stash[POSITIONS] = positions
+        start = positions.get(item.nodeid, len(items)) + 1
+        following = range(start, min(start + limit - 1, len(items)))
+    ahead: list[FlowItem] = []
+    for index in following:
+        if len(ahead) >= limit - 1 or not 0 <= index < len(items):
+            break
+        candidate = items[index]
+        if not isinstance(candidate, FlowItem):
+            break
+        if candidate.may_run_ahead:
+            ahead.append(candidate)
+    return ahead
+
+
+def _xdist_pending(item: FlowItem) -> list[int] | None:
+    """The indexes of session.items this xdist worker was told to run next, or None where they can't be read.
+
+    xdist keeps them in its worker plugin (`nextitem_index`, then the `torun` queue), which has no public API:
+    read defensively, never written.
+    """
+    for plugin in item.config.pluginmanager.get_plugins():
+        if type(plugin).__name__ != "WorkerInteractor":
+            continue
+        first = getattr(plugin, "nextitem_index", None)
+        queue = getattr(plugin, "torun", None)
+        lock = getattr(queue, "lock", None)
+        if lock is None:
+            return None
+        with lock() as pending:
+            indexes = [first, *pending]
+        return [index for index in indexes if isinstance(index, int)]
+    return None

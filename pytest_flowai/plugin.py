@@ -1,4 +1,8 @@
-"""pytest hooks of pytest-flowai: options, collection entry, session start and stop. Hooks only."""
+"""pytest hooks of pytest-flowai: options, collection entry, session start and stop. Hooks only.
+
+pytest imports this module in every run where the package is installed: it imports nothing heavy (httpx,
+websockets, yaml, jsonschema, the emulator load once a spec file is collected or the fixture is used).
+"""
 
 from __future__ import annotations
 
@@ -9,40 +13,53 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import report
+from pytest_flowai import nodes, report
+from pytest_flowai.errors import ConfigurationError, EmulatorError
 from pytest_flowai.fixtures import attach_transcripts, flowai
-from pytest_flowai.session import FlowaiSession, Options
-from pytest_flowai.transports.base import TRANSPORT_KINDS
+from pytest_flowai.options import Options
+from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
 REPORTER = pytest.StashKey[report.FlowaiReporter]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
+# name: (default, help); each is an ini option `flowai_<name>` and a flag `--flowai-<name>`.
+_SETTINGS: dict[str, tuple[str, str]] = {
+    "url": ("", "Flow.ai API base URL; unset: start the embedded emulator"),
+    "client_id": ("", "client id for the Web socket API (socket.info)"),
+    "transport": ("socket", f"transport of specs that name none: {', '.join(TRANSPORT_KINDS)}"),
+    "timeout": ("10", "seconds a turn may wait for its replies"),
+    "concurrency": ("1", "conversations run at once in each pytest process"),
+    "emulator_flows": (
+        "",
+        "bot flows (file or folder) for the embedded emulator; in an ini file, relative to it",
+    ),
+    "emulator_seed": ("0", "seed of the embedded emulator's reply variants: the same seed, the same replies"),
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flowai", "Flow.ai conversation specs")
-    group.addoption("--flowai-url", help="Flow.ai API base URL; unset: start the embedded emulator")
-    group.addoption("--flowai-client-id", help="client id for the Web socket API (socket.info)")
+    for name, (default, text) in _SETTINGS.items():
+        shown = f"(default: {default})" if default else "(default: unset)"
+        flag = "--flowai-" + name.replace("_", "-")
+        if name == "transport":
+            group.addoption(flag, choices=TRANSPORT_KINDS, help=f"{text} {shown}")
+        else:
+            group.addoption(flag, help=f"{text} {shown}")
+        parser.addini(f"flowai_{name}", f"{text} {shown}", default=default)
     group.addoption(
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
-    group.addoption("--flowai-transport", choices=TRANSPORT_KINDS, help="transport of specs that name none")
-    group.addoption("--flowai-timeout", type=float, help="seconds a turn may wait for its replies")
-    group.addoption("--flowai-emulator-flows", help="bot flows (file or folder) for the embedded emulator")
-    parser.addini("flowai_url", "Flow.ai API base URL; unset: start the embedded emulator", default="")
-    parser.addini("flowai_client_id", "client id for the Web socket API", default="")
-    parser.addini("flowai_transport", "default transport: socket or rest", default="socket")
-    parser.addini("flowai_timeout", "seconds a turn may wait for its replies", default="10")
-    parser.addini("flowai_settle", "seconds without a new reply that end a matched turn", default="0.25")
-    parser.addini("flowai_silence", "seconds `expect: none` listens for a reply", default="1")
     parser.addini(
-        "flowai_emulator_flows", "bot flows for the embedded emulator (relative to the ini file)", default=""
+        "flowai_settle", "seconds without a new reply that end a matched turn (default: 0.25)", default="0.25"
     )
+    parser.addini("flowai_silence", "seconds `expect: none` listens for a reply (default: 1)", default="1")
     parser.addini(
         "flowai_spec_glob",
-        "file name patterns of conversation specs",
+        f"file name patterns of conversation specs (default: {' '.join(DEFAULT_SPEC_GLOBS)})",
         type="args",
         default=DEFAULT_SPEC_GLOBS,
     )
@@ -65,29 +82,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     patterns: list[str] = parent.config.getini("flowai_spec_glob")
     if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        from pytest_flowai.nodes import FlowFile
-
-        return FlowFile.from_parent(parent, path=file_path)
+        return nodes.FlowFile.from_parent(parent, path=file_path)
     return None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from pytest_flowai.nodes import SESSION
+    # Bad settings are said once, here, before anything is collected (exit status 4).
+    session.config.stash[nodes.OPTIONS] = _options(session.config)
 
-    session.config.stash[SESSION] = FlowaiSession(options=_options(session.config))
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With spec items collected: check the target once, then start it (the fixture starts it when used)."""
+    if not any(isinstance(item, nodes.FlowItem) for item in session.items):
+        return
+    flowai_session = nodes.session_of(session.config)
+    try:
+        flowai_session.check()
+        if not session.config.option.collectonly:
+            # Started here, so its start-up is counted in no test's duration.
+            flowai_session.settings()
+    except (ConfigurationError, EmulatorError) as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    from pytest_flowai.nodes import SESSION
-
-    flowai = session.config.stash.get(SESSION, None)
-    if flowai is not None:
-        del session.config.stash[SESSION]
-        flowai.close()
+    nodes.close_session(session.config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    options = _options(config)
+    options = config.stash.get(nodes.OPTIONS, None) or _options(config)
     return report.header_lines(options.target, options.transport, config.getini("flowai_spec_glob"))
 
 
@@ -97,13 +120,25 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     if call.when == "call":
         attach_transcripts(item)
-    return (yield)
+    test_report = yield
+    duration = item.stash.get(nodes.DURATION, None)
+    if call.when == "call" and duration is not None:
+        # The conversation's own time, not the time it waited for its turn to be reported.
+        test_report.duration = duration
+    return test_report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    result = yield
+    if item.session.shouldfail or item.session.shouldstop:
+        # -x / --maxfail reached: pytest starts no further test, so no further conversation starts either.
+        nodes.stop_scheduling(item.config)
+    return result
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    from pytest_flowai.nodes import FlowItem
-
-    if isinstance(item, FlowItem):
+    if isinstance(item, nodes.FlowItem):
         item.add_marker(pytest.mark.flowai)
 
 
@@ -138,6 +173,8 @@ def _options(config: pytest.Config) -> Options:
         settle=_seconds(str(config.getini("flowai_settle")), "flowai_settle"),
         silence=_seconds(str(config.getini("flowai_silence")), "flowai_silence"),
         emulator_flows=flows_path,
+        emulator_seed=_whole(pick("flowai_emulator_seed"), "flowai_emulator_seed", minimum=0),
+        concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
         worker=_xdist_worker(config),
     )
 
@@ -158,3 +195,13 @@ def _seconds(value: str, name: str) -> float:
     if seconds <= 0:
         raise pytest.UsageError(f"{name} must be > 0, got {value!r}")
     return seconds
+
+
+def _whole(value: str, name: str, *, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise pytest.UsageError(f"{name} must be >= {minimum}, got {value!r}")
+    return number

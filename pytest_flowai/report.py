@@ -5,16 +5,18 @@ The render functions are pure; only `FlowaiReporter` talks to pytest.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.conversation import Noted, Received, Sent, Transcript
 from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, cut, display_path, quote
 from pytest_flowai.spec.model import Conversation, Turn
+from pytest_flowai.transcript import Noted, Received, Sent, Transcript
 from pytest_flowai.transports.base import redact as redact_secret
 
 # Which setting gives the server the credential it asked for.
@@ -146,8 +148,13 @@ def _compact(value: JSON, limit: int = 100) -> str:
 # -- failures --
 
 
-def render_failure(exc: FlowaiError, conversation: Conversation, transcript: Transcript | None) -> str:
-    """The failure report: where, the spec's lines, what was expected and what came, then the transcript."""
+def render_failure(
+    exc: FlowaiError, conversation: Conversation, transcript: Transcript | None, *, seed: int | None = None
+) -> str:
+    """The failure report: where, the spec's lines, what was expected and what came, then the transcript.
+
+    ``seed`` is the embedded emulator's, when it answered: the same seed gives the same replies.
+    """
     lines: list[str] = []
     turn = _turn(conversation, getattr(exc, "turn", None))
     if isinstance(exc, TurnFailed):
@@ -168,6 +175,11 @@ def render_failure(exc: FlowaiError, conversation: Conversation, transcript: Tra
             lines.extend(source_excerpt(turn, span))
     else:
         lines.append(f"{conversation.span}: conversation {conversation.name!r} failed: {exc}")
+    if seed is not None:
+        lines.append(
+            f"  the embedded emulator ran with seed {seed}:"
+            f" --flowai-emulator-seed {seed} gives the same replies"
+        )
     if transcript is not None:
         lines.append("")
         lines.append(render_transcript(transcript))
@@ -218,12 +230,37 @@ class FlowaiReporter:
         self.config = config
         self.passed: list[tuple[str, str]] = []
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            self._name_junit_class(report)
         if report.when != "call" or not report.passed:
             return
         for key, text in report.user_properties:
             if key == "flowai_transcript" and isinstance(text, str):
                 self.passed.append((report.nodeid, text))
+
+    def _name_junit_class(self, report: pytest.TestReport) -> None:
+        """JUnit's classname of a spec item: its file as a dotted path without the spec suffix.
+
+        pytest would make `example_specs.test_menu.flowai.yaml` of it, which CI viewers read as a class
+        `yaml` in a package `example_specs.test_menu.flowai`; `example_specs.test_menu` groups as expected.
+        """
+        path, _, _ = report.nodeid.partition("::")
+        patterns: list[str] = self.config.getini("flowai_spec_glob")
+        if not any(fnmatch.fnmatch(Path(path).name, pattern) for pattern in patterns):
+            return
+        xml = _junit_xml(self.config)
+        if xml is None:
+            return
+        stem = path
+        for suffix in (".yaml", ".yml", ".flowai"):
+            stem = stem.removesuffix(suffix)
+        classname = stem.replace("/", ".")
+        prefix = getattr(xml, "prefix", None)
+        # Attributes set before pytest records the report survive it (junitxml keeps "user" attributes).
+        # Keyed by the report, as junitxml keys it (node id and xdist worker).
+        xml.node_reporter(report).add_attribute("classname", f"{prefix}.{classname}" if prefix else classname)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.config.get_verbosity() < 1 or not self.passed:
@@ -233,6 +270,13 @@ class FlowaiReporter:
             terminalreporter.write_line(f"{nodeid}")
             for line in text.splitlines():
                 terminalreporter.write_line(f"  {line}")
+
+
+def _junit_xml(config: pytest.Config) -> Any:
+    """pytest's JUnit writer when --junitxml is on, else None; it has no public handle, so read it softly."""
+    junitxml = config.pluginmanager.getplugin("junitxml")
+    key = getattr(junitxml, "xml_key", None)
+    return config.stash.get(key, None) if key is not None else None
 
 
 def header_lines(target: str, transport: str, spec_globs: Sequence[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""The per-pytest-session state: resolved settings, the one event loop, and the embedded emulator.
+"""The per-pytest-session state: resolved settings, the one event loop, the scheduler, the embedded emulator.
 
 Knows nothing of pytest: the plugin builds it from options and stores it in `config.stash`.
 """
@@ -6,49 +6,52 @@ Knows nothing of pytest: the plugin builds it from options and stores it in `con
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import os
 import secrets
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
-from pytest_flowai.conversation import RunSettings, Transcript, run
-from pytest_flowai.errors import EmulatorError
+from pytest_flowai.conversation import RunSettings, run
+from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, TransportError
+from pytest_flowai.options import Options
+from pytest_flowai.scheduler import Scheduler
 from pytest_flowai.spec.model import Conversation
+from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
 from pytest_flowai.transports.rest import new_http_client
 
 if TYPE_CHECKING:
     from pytest_flowai.emulator import EmulatorThread
+    from pytest_flowai.emulator.flows import Bot
 
 EMULATOR_CLIENT_ID = "pytest-flowai"
+# The embedded emulator seeds text variants by a thread id's part before its last `~` (its run tag).
+RUN_TAG = "~"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Options:
-    """The plugin's configuration after ini, CLI and environment were merged."""
+class Job:
+    """One spec conversation to run: its node id (the key), the conversation and its transport."""
 
-    url: str | None
-    client_id: str | None
-    api_key: str | None
+    key: str
+    conversation: Conversation
     transport: str
-    timeout: float
-    settle: float
-    silence: float
-    emulator_flows: Path | None
-    worker: str = "main"
 
-    @property
-    def target(self) -> str:
-        """Where the specs talk to, for the report header."""
-        if self.url:
-            return self.url
-        flows = self.emulator_flows
-        return f"embedded emulator (flows: {flows})" if flows else "embedded emulator (no flows configured)"
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How one conversation ended: its transcript, its failure (None when it passed), its own duration."""
+
+    transcript: Transcript
+    error: FlowaiError | None
+    duration: float
 
 
 @dataclass(slots=True)
@@ -61,7 +64,12 @@ class FlowaiSession:
     _run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _settings: RunSettings | None = None
+    _bot: Bot | None = None
     _http: httpx.AsyncClient | None = None
+    _jobs: dict[str, Job] = field(default_factory=dict)
+    _scheduler: Scheduler[Outcome] | None = None
+    # A refused key or an unreachable server fails every later conversation the same way, at once.
+    _fatal: TransportError | None = None
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
@@ -70,9 +78,39 @@ class FlowaiSession:
             keys.append(self.emulator.api_key)
         return [k for k in keys if k]
 
-    def next_thread_id(self) -> str:
-        """A thread id unique to this run, worker and conversation, so parallel runs never share a thread."""
-        return f"pytest-flowai-{self._run_id}-{self.options.worker}-{next(self._counter)}"
+    @property
+    def embedded(self) -> bool:
+        """True when the specs talk to the emulator this session starts (no `flowai_url`)."""
+        return not self.options.url
+
+    def thread_id(self, key: str) -> str:
+        """A thread id unique to this run and conversation: a stable part from ``key``, then the run tag.
+
+        The embedded emulator seeds its replies by the stable part only, so every run gets the same replies.
+        """
+        stable = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        return f"pytest-flowai-{stable}{RUN_TAG}{self._run_id}.{self.options.worker}.{next(self._counter)}"
+
+    # -- configuration --
+
+    def check(self) -> None:
+        """Check what the whole run depends on, once, before any test: raises ``ConfigurationError``."""
+        if self.options.url or self._bot is not None:
+            return
+        flows = self.options.emulator_flows
+        if flows is None:
+            raise ConfigurationError(
+                "neither flowai_url nor flowai_emulator_flows is set, so there is no bot to talk to",
+                hint="set flowai_url (and flowai_client_id, FLOWAI_API_KEY) for a Flow.ai bot, or"
+                " flowai_emulator_flows (ini option or --flowai-emulator-flows) for the embedded emulator",
+            )
+        # Imported here, the one place the plugin touches the emulator (it pulls in starlette and uvicorn).
+        from pytest_flowai.emulator.flows import load_bot
+
+        try:
+            self._bot = load_bot(flows)
+        except EmulatorError as exc:
+            raise ConfigurationError(f"flowai_emulator_flows: {exc}") from None
 
     def settings(self) -> RunSettings:
         """Run settings, starting the embedded emulator on first use when no URL is configured."""
@@ -101,35 +139,65 @@ class FlowaiSession:
         )
 
     def _start_emulator(self) -> TransportConfig:
-        flows = self.options.emulator_flows
-        if flows is None:
-            raise EmulatorError(
-                "no flowai_url is set and no flowai_emulator_flows to start the embedded emulator with;"
-                " set one of them (ini option or --flowai-url / --flowai-emulator-flows)"
-            )
-        # Imported here, the one place the plugin touches the emulator (it pulls in starlette and uvicorn).
+        self.check()
         from pytest_flowai.emulator import EmulatorThread
 
         api_key = self.options.api_key or secrets.token_urlsafe(16)
         client_id = self.options.client_id or EMULATOR_CLIENT_ID
-        emulator = EmulatorThread(flows=flows, api_key=api_key, client_id=client_id)
+        emulator = EmulatorThread(
+            flows=self._bot, api_key=api_key, client_id=client_id, seed=self.options.emulator_seed
+        )
         emulator.start()
         self.emulator = emulator
         return TransportConfig(
             url=emulator.url, client_id=client_id, api_key=api_key, session_id=self._run_id
         )
 
-    def run(self, conversation: Conversation, transcript: Transcript) -> Transcript:
-        """Run one conversation to its end on the session's loop (the only sync-to-async bridge)."""
-        return self.runner.run(
-            run(
-                conversation,
+    # -- running conversations --
+
+    def result(self, job: Job, ahead: Sequence[Job] = ()) -> Outcome:
+        """Run ``job`` to its end and return how it went; the jobs in ``ahead`` may run meanwhile.
+
+        The only sync-to-async bridge for spec items; ``ahead`` is what pytest will run next, in order.
+        """
+        self._jobs[job.key] = job
+        for later in ahead:
+            self._jobs[later.key] = later
+        scheduler = self._scheduler or Scheduler(self.runner, self._run_job, limit=self.options.concurrency)
+        self._scheduler = scheduler
+        try:
+            return scheduler.result(job.key, [later.key for later in ahead])
+        finally:
+            self._jobs.pop(job.key, None)
+
+    def stop_scheduling(self) -> None:
+        """Start no further conversation and cancel those in flight (pytest stops: -x, --maxfail)."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+
+    async def _run_job(self, key: str) -> Outcome:
+        job = self._jobs[key]
+        transcript = Transcript(
+            name=job.conversation.name, thread_id=self.thread_id(key), transport=job.transport
+        )
+        error: FlowaiError | None = None
+        try:
+            if self._fatal is not None:
+                raise _again(self._fatal)
+            await run(
+                job.conversation,
                 self.settings(),
                 thread_id=transcript.thread_id,
                 transcript=transcript,
                 http=self.http(),
             )
-        )
+        except TransportError as exc:
+            if exc.affects_all and not self.embedded and self._fatal is None:
+                self._fatal = exc
+            error = exc
+        except FlowaiError as exc:
+            error = exc
+        return Outcome(transcript=transcript, error=error, duration=time.monotonic() - transcript.started)
 
     def http(self) -> httpx.AsyncClient:
         """The session's one HTTP client (REST, socket.info, controls), made on first use."""
@@ -138,13 +206,29 @@ class FlowaiSession:
         return self._http
 
     def close(self) -> None:
-        """Close the HTTP client and the loop, stop the emulator; safe to call twice."""
+        """Cancel conversations still in flight, close the HTTP client and the loop, stop the emulator.
+
+        Safe to call twice.
+        """
         emulator, self.emulator = self.emulator, None
         http, self._http = self._http, None
+        scheduler, self._scheduler = self._scheduler, None
         try:
+            if scheduler is not None:
+                scheduler.close()
             if http is not None:
                 self.runner.run(http.aclose())
             self.runner.close()
         finally:
             if emulator is not None:
                 emulator.stop()
+
+
+def _again(first: TransportError) -> TransportError:
+    """The cause that failed an earlier conversation, said again for this one without waiting for it."""
+    return TransportError(
+        f"{first.message} (as for an earlier conversation; not tried again)",
+        url=first.url,
+        credential=first.credential,
+        affects_all=True,
+    )

@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a deliberate change: this list changes with it."""
     assert sorted(pytest_flowai.__all__) == [
         "ActionKind",
+        "ConfigurationError",
         "Conversation",
         "EmulatorError",
         "ExpectEntry",
@@ -39,6 +40,7 @@ def test_every_public_name_is_importable() -> None:
 def test_public_errors_share_one_base() -> None:
     """Every public exception derives from FlowaiError, so a user can catch them all at once."""
     errors = [
+        pytest_flowai.ConfigurationError,
         pytest_flowai.EmulatorError,
         pytest_flowai.SchemaViolation,
         pytest_flowai.SpecError,

@@ -382,6 +382,19 @@ def _responses(message: JSONObject) -> list[JSON]:
     return responses if isinstance(responses, list) else []
 
 
+RUN_TAG_SEPARATOR = "~"
+
+
+def variant_key(thread_id: str) -> str:
+    """The part of a thread id that seeds its text variants: all before the last ``~`` (the run tag).
+
+    ``pytest-flowai-3fa2c1d0~a1b2c3`` and ``pytest-flowai-3fa2c1d0~d4e5f6`` are two threads that get the
+    same replies; a thread id without ``~`` is its own key.
+    """
+    key, separator, _run_tag = thread_id.rpartition(RUN_TAG_SEPARATOR)
+    return key if separator else thread_id
+
+
 def _delay_ms(response: JSON) -> float:
     delay = _number(_obj(response).get("delay"))
     return float(delay) if delay is not None and delay > 0 and math.isfinite(delay) else 0.0
@@ -542,8 +555,9 @@ class Runtime:
             return Turn(messages=())
         if record.paused_until is not None:
             self.store.set_paused_until(sent.thread_id, None)
-        # A per-thread, per-turn seed: replies do not depend on how concurrent conversations interleave.
-        rng = random.Random(f"{self.settings.seed}|{sent.thread_id}|{turn_number}")
+        # A per-thread, per-turn seed: replies do not depend on how concurrent conversations interleave,
+        # nor on the run (the run tag of a thread id is left out), so a suite gets the same replies each run.
+        rng = random.Random(f"{self.settings.seed}|{variant_key(sent.thread_id)}|{turn_number}")
         outcome = respond(
             self.bot,
             _state_from_json(record.state),
@@ -1375,4 +1389,5 @@ __all__ = [
     "parse_json",
     "reply_payload",
     "split_by_delays",
+    "variant_key",
 ]

@@ -1,22 +1,51 @@
 """Spec files: YAML conversation specs loaded with line numbers into a frozen, typed model.
 
 ``load_spec`` is the entry point, the model types live in ``spec.model``, ``spec.interpolate`` fills
-``{var}`` placeholders. Imports neither pytest nor any I/O module of ours.
+``{var}`` placeholders. Imports neither pytest nor any I/O module of ours. The names load on first use:
+`spec.model` alone needs neither yaml nor jsonschema.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+# Light, and named like its module: imported eagerly, so `spec.interpolate` is the function.
 from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate, placeholders
-from pytest_flowai.spec.load import load_spec, load_spec_text
-from pytest_flowai.spec.model import (
-    ActionKind,
-    Conversation,
-    ExpectEntry,
-    ExtraMode,
-    SpecFile,
-    TransportKind,
-    Turn,
-)
+
+if TYPE_CHECKING:
+    from pytest_flowai.spec.load import load_spec, load_spec_text
+    from pytest_flowai.spec.model import (
+        ActionKind,
+        Conversation,
+        ExpectEntry,
+        ExtraMode,
+        SpecFile,
+        TransportKind,
+        Turn,
+    )
+
+_HOMES = {
+    "ActionKind": "model",
+    "Conversation": "model",
+    "ExpectEntry": "model",
+    "ExtraMode": "model",
+    "SpecFile": "model",
+    "TransportKind": "model",
+    "Turn": "model",
+    "load_spec": "load",
+    "load_spec_text": "load",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ActionKind",

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from pytest_flowai.errors import TransportError
+from pytest_flowai.transports import TRANSPORT_KINDS
 
 if TYPE_CHECKING:
     import httpx
@@ -169,9 +170,6 @@ class Transport(Protocol):
         await self.aclose()
 
 
-TRANSPORT_KINDS = ("socket", "rest")
-
-
 async def open_transport(
     kind: str, config: TransportConfig, *, http: httpx.AsyncClient | None = None
 ) -> Transport:
@@ -193,7 +191,6 @@ async def open_transport(
 
 
 __all__ = [
-    "TRANSPORT_KINDS",
     "Incoming",
     "Notice",
     "Outgoing",

@@ -147,7 +147,7 @@ async def request(
         raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
     except httpx.ConnectError as exc:
         cause = redact(describe_cause(exc), api_key)
-        raise TransportError(f"{doing}: cannot connect: {cause}", url=shown) from exc
+        raise TransportError(f"{doing}: cannot connect: {cause}", url=shown, affects_all=True) from exc
     except (httpx.HTTPError, OSError) as exc:
         raise TransportError(
             f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown

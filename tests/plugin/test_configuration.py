@@ -85,17 +85,25 @@ def test_embedded_emulator_starts_with_flows_relative_to_the_ini_file(
     result = pytester.runpytest("suite")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        [f"flowai: target embedded emulator (flows: {suite / 'bot'}), transport socket, *"]
+        [f"flowai: target embedded emulator (flows: {suite / 'bot'}, seed 0), transport socket, *"]
     )
 
 
-def test_no_url_and_no_flows_fails_with_a_hint(pytester: pytest.Pytester) -> None:
-    """Without a URL or emulator flows, the conversation fails saying which setting is missing."""
-    pytester.makefile(".flowai.yaml", test_x=GREETS)
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*no flowai_url is set and no flowai_emulator_flows *"])
-    assert "Traceback" not in result.stdout.str()
+@pytest.mark.parametrize("collect_only", [False, True])
+def test_no_url_and_no_flows_is_one_usage_error(pytester: pytest.Pytester, collect_only: bool) -> None:
+    """Without a URL or emulator flows the run stops once, before any test, naming both settings (exit 4)."""
+    pytester.makefile(".flowai.yaml", test_x=GREETS, test_y=GREETS)
+    result = pytester.runpytest(*(["--collect-only"] if collect_only else []))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: neither flowai_url nor flowai_emulator_flows is set, so there is no bot to talk to",
+            "  hint: set flowai_url (and flowai_client_id, FLOWAI_API_KEY) for a Flow.ai bot, or*",
+        ]
+    )
+    assert result.stderr.str().count("ERROR:") == 1
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert "failed" not in result.stdout.str()
 
 
 @pytest.mark.parametrize(

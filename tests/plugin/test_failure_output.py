@@ -41,7 +41,7 @@ def test_failure_report_shape(flowai: FlowaiTester) -> None:
             "    payload.quickReplies: expected 4 quick replies "
             + lit("['Small', 'Medium', 'Large', 'Family'], got 3 ['Small', 'Medium', 'Large']"),
             "",
-            "conversation 'size question' over socket, thread pytest-flowai-*-main-1",
+            "conversation 'size question' over socket, thread pytest-flowai-*~*.main.1",
             "  turn 1",
             "    +*s > say 'hello'",
             "    +*s < " + lit("[Greeting / Hello] text ") + "*",

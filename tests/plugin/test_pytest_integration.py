@@ -101,7 +101,7 @@ def test_v_prints_transcripts_of_passing_conversations(flowai: FlowaiTester) -> 
             "*= flowai transcripts (passed) =*",
             "",
             "test_x.flowai.yaml::greets",
-            "  conversation 'greets' over socket, thread pytest-flowai-*-main-1",
+            "  conversation 'greets' over socket, thread pytest-flowai-*~*.main.1",
             "    turn 1",
             "      +*s > say 'hello'",
             "      +*s < *Greeting / Hello*",
@@ -210,5 +210,5 @@ def test_xdist_runs_specs_in_parallel_with_unique_threads(flowai: FlowaiTester) 
     props = _properties(str(flowai.pytester.path / "junit.xml"))
     threads = [p["flowai_thread_id"] for p in props.values()]
     assert len(set(threads)) == 4
-    assert {thread.split("-")[3] for thread in threads} <= {"gw0", "gw1"}
+    assert {thread.split(".")[1] for thread in threads} <= {"gw0", "gw1"}
     result.stdout.fnmatch_lines(["created: 2/2 workers"])

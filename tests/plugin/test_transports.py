@@ -31,7 +31,7 @@ def test_same_spec_runs_over_either_transport_option(flowai: FlowaiTester, trans
     flowai.spec(TWO_TURNS.format(transport=""))
     result = flowai.run("--flowai-transport", transport, "-v")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"  conversation 'order' over {transport}, thread pytest-flowai-*-main-1"])
+    result.stdout.fnmatch_lines([f"  conversation 'order' over {transport}, thread pytest-flowai-*~*.main.1"])
 
 
 def test_spec_transport_key_wins_over_the_option(flowai: FlowaiTester) -> None:

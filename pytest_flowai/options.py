@@ -1,0 +1,38 @@
+"""The plugin's configuration once ini options, the command line and the environment are merged.
+
+A leaf (dataclasses only): pytest imports it in every run, spec files or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """The plugin's configuration after ini, CLI and environment were merged."""
+
+    url: str | None
+    client_id: str | None
+    api_key: str | None = field(repr=False)
+    transport: str
+    timeout: float
+    settle: float
+    silence: float
+    emulator_flows: Path | None
+    emulator_seed: int = 0
+    concurrency: int = 1
+    worker: str = "main"
+
+    @property
+    def target(self) -> str:
+        """Where the specs talk to, for the report header."""
+        if self.url:
+            return self.url
+        flows = self.emulator_flows
+        where = f"flows: {flows}" if flows else "no flows configured"
+        return f"embedded emulator ({where}, seed {self.emulator_seed})"
+
+
+__all__ = ["Options"]

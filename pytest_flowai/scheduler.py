@@ -1,0 +1,98 @@
+"""Runs up to N conversations at once as tasks on the session's one loop, in the order pytest reports them.
+
+The caller (the plugin) asks for one result at a time, in collection order; while it waits, the conversations
+planned after it run too. Knows nothing of pytest, and the runner knows nothing of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar
+
+Result = TypeVar("Result")
+Start = Callable[[str], Coroutine[Any, Any, Result]]
+
+
+class Scheduler(Generic[Result]):
+    """A window of at most ``limit`` running tasks over a planned order of keys (node ids).
+
+    ``result(key)`` starts ``key`` if it is not running yet, fills the window with the keys planned after
+    it, and runs the loop until ``key`` is done. Keys that nobody asks for are never started unless planned;
+    ``stop()`` starts nothing more and cancels what runs.
+    """
+
+    def __init__(self, runner: asyncio.Runner, start: Start[Result], *, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit!r}")
+        self._runner = runner
+        self._start = start
+        self._limit = limit
+        self._tasks: dict[str, asyncio.Task[Result]] = {}
+        self._ahead: deque[str] = deque()
+        self._stopped = False
+
+    @property
+    def running(self) -> int:
+        """How many conversations are in flight now."""
+        return sum(1 for task in self._tasks.values() if not task.done())
+
+    def result(self, key: str, ahead: Sequence[str] = ()) -> Result:
+        """Run ``key`` to its end (the keys in ``ahead`` may start meanwhile) and return its result.
+
+        ``ahead`` is what the caller will ask for next, in order (the next ``limit`` keys are enough); it
+        replaces the previous plan.
+        """
+        self._ahead = deque(k for k in ahead if k != key)
+        task = self._tasks.get(key) or self._spawn(key)
+        self._fill()
+        try:
+            return self._runner.run(_finished(task))
+        finally:
+            self._tasks.pop(key, None)
+
+    def stop(self) -> None:
+        """Start no further conversation and cancel the ones in flight (pytest's -x or --maxfail)."""
+        self._stopped = True
+        self._ahead.clear()
+        self._cancel_all()
+
+    def close(self) -> None:
+        """Cancel whatever still runs (Ctrl-C, an early end) and wait for it to wind down."""
+        self._stopped = True
+        self._cancel_all()
+
+    def _cancel_all(self) -> None:
+        tasks = [task for task in self._tasks.values() if not task.done()]
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            self._runner.run(_gathered(tasks))
+
+    def _spawn(self, key: str) -> asyncio.Task[Result]:
+        loop = self._runner.get_loop()
+        task = loop.create_task(self._start(key), name=f"flowai {key}")
+        task.add_done_callback(lambda _: self._fill())
+        self._tasks[key] = task
+        return task
+
+    def _fill(self) -> None:
+        # Called on every finished task too, so the window stays full while the caller waits for one.
+        while not self._stopped and self._ahead and self.running < self._limit:
+            key = self._ahead.popleft()
+            if key not in self._tasks:
+                self._spawn(key)
+
+
+async def _finished(task: asyncio.Task[Result]) -> Result:
+    # Awaited directly (no shield): Ctrl-C cancels the runner's main task and with it this conversation.
+    return await task
+
+
+async def _gathered(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["Scheduler"]
