@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,12 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON
 
 EXAMPLES = Path(__file__).parent / "examples"
+# Where each example is printed and how it is read (see examples/README.md).
+SOURCES: dict[str, dict[str, str]] = json.loads((EXAMPLES / "sources.json").read_text(encoding="utf-8"))[
+    "examples"
+]
+# The Flow.ai documents sit in shared/, beside this repository's checkout (and beside CI's clone).
+DOCS = Path(__file__).resolve().parents[3] / "shared" / "flowai-docs"
 
 # file -> (schema, violations as "path: message"); empty means the example must be valid.
 JUDGED: dict[str, tuple[str, list[str]]] = {
@@ -42,8 +50,16 @@ JUDGED: dict[str, tuple[str, list[str]]] = {
     "socket-message-send-javascript-example.json": ("message.send", []),
     "params-passenger-count.json": ("params", []),
     "params-food-with-match.json": ("params", []),
-    # The documented echo lacks the metadata object Flow.ai's JavaScript SDK needs.
-    "socket-message-delivered-as-written.json": ("message.delivered", ["payload.metadata: required"]),
+    # The documented echo has no metadata object: valid, though Flow.ai's JavaScript SDK needs one.
+    "socket-message-delivered-as-written.json": ("message.delivered", []),
+    # The "common format" sketch: its placeholder type "..." is no frame type.
+    "socket-common-format-sketch.json": (
+        "server-frame",
+        [
+            "type: must be one of ['message.delivered', 'message.received', 'error', 'pong', 'agent.typing', "
+            "'secret.generated', 'interruption.occurred'], got '...'"
+        ],
+    ),
     "socket-error.json": ("error", []),
     "rest-send-originator-name-role.json": ("rest.request", []),
     "rest-send-originator-profile.json": ("rest.request", []),
@@ -60,6 +76,8 @@ JUDGED: dict[str, tuple[str, list[str]]] = {
     "rest-history.json": ("rest.history", []),
     "rest-threads.json": ("rest.threads", []),
     "rest-handover.json": ("rest.handover", []),
+    # The {} body of takeover, trigger event, pause and resume.
+    "rest-empty-body.json": ("rest.empty-body", []),
     "rest-trigger-events.json": ("rest.trigger-events", []),
     "rest-business-hours-async.json": ("rest.ok", []),
     "rest-business-hours.json": ("rest.business-hours", []),
@@ -76,6 +94,17 @@ JUDGED: dict[str, tuple[str, list[str]]] = {
 NOT_JUDGED_HERE = {"management-flows-list.json", "rest-originator-metadata-fragment.json"}
 
 
+# Bodies whose shape names no schema, so the tables above name it: params objects, the handover body, the
+# empty body, and the format sketch (whose type is a placeholder).
+NOT_INFERRED = {
+    "params-passenger-count.json",
+    "params-food-with-match.json",
+    "rest-handover.json",
+    "rest-empty-body.json",
+    "socket-common-format-sketch.json",
+}
+
+
 def _load(name: str) -> JSON:
     data: JSON = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
     return data
@@ -83,7 +112,7 @@ def _load(name: str) -> JSON:
 
 def test_every_example_file_is_judged() -> None:
     """No example file sits in examples/ without a verdict in this module."""
-    on_disk = {p.name for p in EXAMPLES.glob("*.json")}
+    on_disk = {p.name for p in EXAMPLES.glob("*.json")} - {"sources.json"}
     assert on_disk == set(JUDGED) | NOT_JUDGED_HERE
 
 
@@ -94,9 +123,7 @@ def test_documented_example_is_judged_correctly(name: str) -> None:
     assert [str(v) for v in schemas.violations(_load(name), schema)] == expected
 
 
-@pytest.mark.parametrize(
-    "name", sorted(n for n, (s, _) in JUDGED.items() if s not in ("params", "rest.handover"))
-)
+@pytest.mark.parametrize("name", sorted(set(JUDGED) - NOT_INFERRED))
 def test_documented_example_schema_is_inferred(name: str) -> None:
     """flowai-validate needs no --schema for the documented examples: the schema is inferred."""
     expected = JUDGED[name][0]
@@ -114,3 +141,47 @@ def test_documented_originator_fragment_is_a_valid_sender() -> None:
     assert isinstance(fragment, dict)
     request: JSON = {"payload": {"type": "text", "speech": "hello", **fragment}}
     assert schemas.violations(request, "rest.request") == []
+
+
+def test_every_example_file_says_where_it_is_printed() -> None:
+    """Each example file names at least one document line it comes from, and how that printing is read."""
+    on_disk = {p.name for p in EXAMPLES.glob("*.json")} - {"sources.json"}
+    assert set(SOURCES) == on_disk
+    assert all(SOURCES[name] and all(SOURCES[name].values()) for name in SOURCES)
+
+
+# A line that opens a printed example: a bare brace, or a JavaScript value (var x = {, body: {, f({).
+_OPENER = re.compile(
+    r"^(?:var \w+ = |body: |formData\.append\('query', JSON\.stringify\(query: |\w+\()?(?:\{\}?|\[\{),?$"
+)
+
+
+def _printed_examples(text: str) -> Iterator[int]:
+    """The 1-based first lines of the brace-balanced examples in a document, outermost only."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not _OPENER.match(lines[i].strip()):
+            i += 1
+            continue
+        yield i + 1
+        depth = 0
+        while i < len(lines):
+            depth += sum(lines[i].count(c) for c in "{[") - sum(lines[i].count(c) for c in "}]")
+            i += 1
+            if depth <= 0:
+                break
+
+
+def test_every_printed_example_is_a_fixture() -> None:
+    """Every JSON example the four Flow.ai documents print is an example file, at the line it names."""
+    if not DOCS.is_dir():
+        pytest.skip(f"the Flow.ai documents are not at {DOCS}")
+    recorded = {where for places in SOURCES.values() for where in places}
+    printed = {
+        f"{doc.name}:{line}"
+        for doc in sorted(DOCS.glob("0*.txt"))
+        for line in _printed_examples(doc.read_text(encoding="utf-8"))
+    }
+    assert len(printed) >= 90
+    assert printed == recorded

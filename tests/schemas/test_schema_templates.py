@@ -8,7 +8,6 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import Violation
 
-BUTTON_TYPES = "['url', 'phone', 'postback', 'share', 'login', 'webview', 'event', 'flow', 'step']"
 BUTTON: JSONObject = {"type": "url", "label": "Site", "value": "https://example.com"}
 CARD: JSONObject = {
     "title": "Weather",
@@ -50,8 +49,8 @@ CASES: dict[str, tuple[JSONObject, JSONObject, list[str]]] = {
             "title": "Vintage bikes",
             "buttons": [BUTTON, {"type": "postback", "label": "Offers", "value": "offers"}],
         },
-        {"title": "Bikes", "buttons": [{"type": "fax", "label": "Fax", "value": "0"}]},
-        [f"payload.buttons[0].type: must be one of {BUTTON_TYPES}, got 'fax'"],
+        {"title": "Bikes", "buttons": [{"type": "", "label": "Fax", "value": "0"}]},
+        ["payload.buttons[0].type: must not be empty"],
     ),
     "carousel": (
         {"cards": [CARD, {"title": "Two"}]},
@@ -151,12 +150,33 @@ def test_quick_reply_without_label_is_fine_unless_text(kind: str) -> None:
     assert schemas.violations(payload, "template.text") == []
 
 
-def test_quick_reply_type_must_be_known() -> None:
-    """A quick reply of a type Flow.ai does not define is a violation."""
-    payload: JSON = {"text": "?", "quickReplies": [{"label": "a", "value": "a", "type": "sms"}]}
-    assert _lines(schemas.violations(payload, "template.text")) == [
-        "quickReplies[0].type: must be one of ['text', 'location', 'user_email', 'user_phone_number', "
-        "'event', 'flow', 'step'], got 'sms'"
+def test_quick_reply_type_is_any_non_empty_string() -> None:
+    """Quick-reply types beyond Flow.ai's list (postback) are valid; an empty or non-string type is not."""
+    good: JSON = {"text": "?", "quickReplies": [{"label": "a", "type": "postback"}, {"type": "calendar_x"}]}
+    bad: JSON = {"text": "?", "quickReplies": [{"label": "a", "type": ""}, {"label": "b", "type": 3}]}
+    assert schemas.violations(good, "template.text") == []
+    assert _lines(schemas.violations(bad, "template.text")) == [
+        "quickReplies[0].type: must not be empty",
+        "quickReplies[1].type: expected string, got 3",
+    ]
+
+
+def test_button_type_is_any_non_empty_string() -> None:
+    """A button type outside the nine Flow.ai names is valid, as Flow.ai's Button class emits it."""
+    payload: JSON = {"title": "t", "buttons": [{**BUTTON, "type": "fax"}]}
+    assert schemas.violations(payload, "template.buttons") == []
+
+
+def test_quick_reply_tags_in_wire_form_or_as_a_list() -> None:
+    """Tags come as Flow.ai's classes emit them ({} or {name: [{value}]}) or as a list of strings."""
+    for tags in ({}, {"colour": [{"value": "red"}]}, ["red"]):
+        payload: JSON = {"text": "?", "quickReplies": [{"label": "Y", "tags": tags}]}
+        assert schemas.violations(payload, "template.text") == [], tags
+    replies: list[JSON] = [{"label": "Y", "tags": "red"}, {"label": "N", "tags": {"c": "x"}}]
+    bad: JSON = {"text": "?", "quickReplies": replies}
+    assert _lines(schemas.violations(bad, "template.text")) == [
+        "quickReplies[0].tags: expected object, got 'red'",
+        "quickReplies[1].tags.c: expected array, got 'x'",
     ]
 
 
