@@ -24,6 +24,11 @@ FLOW_FILE_SUFFIXES = (".json", ".yaml", ".yml")
 class BotPathError(Exception):
     """The path given for a bot is neither a file nor a folder holding flow files."""
 
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BotProblem:
@@ -76,11 +81,11 @@ def flow_files(path: str | Path) -> list[Path]:
     if root.is_dir():
         files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in FLOW_FILE_SUFFIXES)
         if not files:
-            raise BotPathError(f"{display_path(root)}: no flow files (*.json, *.yaml, *.yml) in this folder")
+            raise BotPathError(display_path(root), "no flow files (*.json, *.yaml, *.yml) in this folder")
         return files
     if root.is_file():
         return [root]
-    raise BotPathError(f"{display_path(root)}: no such file or folder")
+    raise BotPathError(display_path(root), "no such file or folder")
 
 
 def check_path(path: str | Path) -> CheckedBot:
@@ -161,7 +166,7 @@ def _parse_yaml(text: str) -> tuple[object, _Lines]:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = f"YAML parse error: {exc.problem or exc.context or 'invalid YAML'}"
+        problem = f"YAML parse error: {_yaml_problem(exc)}"
         if mark is None:
             raise _ParseError(problem) from exc
         raise _ParseError(problem, mark.line + 1, mark.column + 1) from exc
@@ -172,6 +177,13 @@ def _parse_yaml(text: str) -> tuple[object, _Lines]:
     finally:
         loader.dispose()
     return data, _Lines(node)
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    # "but found another document" alone says little; its context says what was expected.
+    if exc.problem and exc.context and exc.problem.startswith("but "):
+        return f"{exc.context}, {exc.problem}"
+    return exc.problem or exc.context or "invalid YAML"
 
 
 def _reject_constant(name: str) -> object:
