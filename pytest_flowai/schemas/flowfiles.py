@@ -79,7 +79,11 @@ def flow_files(path: str | Path) -> list[Path]:
     """
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in FLOW_FILE_SUFFIXES)
+        try:
+            entries = list(root.iterdir())
+        except OSError as exc:
+            raise BotPathError(display_path(root), f"cannot read: {exc.strerror or exc}") from exc
+        files = sorted(p for p in entries if p.is_file() and p.suffix.lower() in FLOW_FILE_SUFFIXES)
         if not files:
             raise BotPathError(display_path(root), "no flow files (*.json, *.yaml, *.yml) in this folder")
         return files
