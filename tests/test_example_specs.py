@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from pytest_flowai import SpecError, load_spec_text
+from pytest_flowai.emulator.flows import load_bot
+from pytest_flowai.errors import EmulatorError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_specs"
@@ -117,10 +119,24 @@ def test_readme_lists_every_example_spec() -> None:
 _TURN_KEY = re.compile(r"^- (say|event|location|media|pause|resume|handover|wait):")
 
 
+# A README block that starts with this comment is a bot's flow file, named by the comment; others are specs.
+_FLOW_FILE = re.compile(r"# (bot/[\w.-]+\.ya?ml)\n")
+# A spec block may name the file it is meant to be saved as.
+_SPEC_FILE = re.compile(r"# (test_[\w.-]+\.flowai\.yaml)\n")
+
+
+def _yaml_blocks() -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", _readme(), flags=re.DOTALL)
+
+
 def _yaml_snippets() -> list[str]:
-    blocks = re.findall(r"```yaml\n(.*?)```", _readme(), flags=re.DOTALL)
+    blocks = [b for b in _yaml_blocks() if not _FLOW_FILE.match(b)]
     # A block of comments only (the editor-support line) is no spec.
     return [b for b in blocks if any(line and not line.startswith("#") for line in b.splitlines())]
+
+
+def _flow_snippets() -> dict[str, str]:
+    return {m.group(1): b for b in _yaml_blocks() if (m := _FLOW_FILE.match(b))}
 
 
 def _as_spec(snippet: str) -> str:
@@ -141,6 +157,46 @@ def test_readme_yaml_snippets_are_valid_specs() -> None:
             load_spec_text(_as_spec(snippet), path=f"README yaml block {number}")
         except SpecError as exc:
             pytest.fail(f"{exc}\n--- the block:\n{snippet}")
+
+
+def test_readmes_refer_to_no_file_outside_the_repository() -> None:
+    """The README and the demo bot's README name no file outside the repository, and their links resolve."""
+    for readme in (README, EXAMPLES / "bot" / "README.md"):
+        text = readme.read_text(encoding="utf-8")
+        assert [word for word in ("DESIGN.md", "PROTOCOL-NOTES", "STYLE.md", "shared/") if word in text] == []
+        links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)
+        missing = [link for link in links if not (readme.parent / link).resolve().is_relative_to(ROOT)]
+        missing += [link for link in links if not (readme.parent / link).exists()]
+        assert missing == [], readme.name
+
+
+def test_readme_flow_snippets_load_in_the_emulator(tmp_path: Path) -> None:
+    """Every flow file shown in the README loads in the emulator's flow loader without a problem."""
+    flows = _flow_snippets()
+    assert flows, "the README shows no flow file"
+    for name, text in flows.items():
+        file = tmp_path / name
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+        try:
+            load_bot(file)
+        except EmulatorError as exc:
+            pytest.fail(f"{exc}\n--- the block:\n{text}")
+
+
+def test_readme_example_flow_passes_its_spec(tmp_path: Path) -> None:
+    """The README's example bot and the spec written for it pass when run as the README says."""
+    for name, text in _flow_snippets().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    specs = {m.group(1): b for b in _yaml_snippets() if (m := _SPEC_FILE.match(b))}
+    assert specs, "the README shows no spec saved under a file name"
+    for name, text in specs.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nflowai_emulator_flows = bot\n", encoding="utf-8")
+    result = _pytest("--flowai-transport=rest", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(specs)} passed" in result.stdout
 
 
 def _help(*command: str) -> str:

@@ -1,6 +1,6 @@
-"""``flowai-validate``: check JSON or YAML files against the protocol schemas from the command line.
-Exit codes: 0 all valid, 1 some document breaks its schema, 2 bad usage or input that cannot be checked.
-"""
+"""``flowai-validate``: check JSON or YAML files against the protocol schemas from the command line; a bot's
+flow files (or folder) get every check the emulator's loader makes (``flowfiles``). Exit codes: 0 all valid,
+1 some document breaks its schema or a bot rule, 2 bad usage or input that cannot be checked."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import yaml
 
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Violation, display_path
+from pytest_flowai.schemas.flowfiles import BotChecker, BotPathError, BotProblem, CheckedBot, check_path
 from pytest_flowai.schemas.infer import infer_name
 from pytest_flowai.schemas.jsondata import json_problems
 from pytest_flowai.schemas.validate import UnknownSchemaError, names, raw, violations
@@ -24,6 +25,8 @@ from pytest_flowai.schemas.validate import UnknownSchemaError, names, raw, viola
 PROG = "flowai-validate"
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 STDIN = "-"
+# A document meant for one of these is a bot's flow file: the emulator's own checks apply to it.
+BOT_SCHEMAS = frozenset({"flow", "flows"})
 
 
 class _UsageError(Exception):
@@ -64,6 +67,7 @@ class Outcome:
     document: int | None
     schema: str | None = None
     violations: tuple[Violation, ...] = ()
+    problems: tuple[BotProblem, ...] = ()  # a flow file's, from the emulator's checks
     error: str | None = None
     line: int | None = None
     column: int | None = None
@@ -77,20 +81,35 @@ class Outcome:
 
     @property
     def code(self) -> int:
-        if self.error is not None:
+        if self.error is not None or any(p.unreadable for p in self.problems):
             return EXIT_UNUSABLE
-        return EXIT_INVALID if self.violations else EXIT_VALID
+        return EXIT_INVALID if self.violations or self.problems else EXIT_VALID
 
     def as_json(self) -> dict[str, JSON]:
         data: dict[str, JSON] = {"file": self.file, "document": self.document, "schema": self.schema}
+        unreadable = next((p for p in self.problems if p.unreadable), None)
         if self.error is not None:
             data["error"] = self.error
             if self.line is not None:
                 data["line"], data["column"] = self.line, self.column
+        elif unreadable is not None:
+            data["error"] = unreadable.render() if unreadable.path is not None else unreadable.message
+            if unreadable.line is not None:
+                data["line"], data["column"] = unreadable.line, unreadable.column
         else:
-            data["valid"] = not self.violations
-            data["violations"] = [{"path": v.path, "message": v.message} for v in self.violations]
+            data["valid"] = not self.violations and not self.problems
+            found: list[JSON] = [{"path": v.path, "message": v.message} for v in self.violations]
+            found += [_problem_json(p) for p in self.problems]
+            data["violations"] = found
         return data
+
+
+def _problem_json(problem: BotProblem) -> JSON:
+    # A problem with the file as a whole (its shape) has no JSON path; "" is the root's path.
+    data: dict[str, JSON] = {"path": problem.path or "", "message": problem.message}
+    if problem.line is not None:
+        data["line"], data["column"] = problem.line, problem.column
+    return data
 
 
 @dataclass(slots=True)
@@ -108,7 +127,12 @@ def _build_parser() -> _Parser:
         epilog="Exit status: 0 all valid, 1 a document is invalid, 2 usage error or unusable input.",
     )
     add = parser.add_argument
-    add("files", nargs="*", metavar="FILE", help="JSON or YAML files; '-' reads standard input")
+    add(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="JSON or YAML files; '-' reads standard input; a folder is a bot: its flow files checked as one",
+    )
     add("--schema", metavar="NAME", help="the schema to check against (default: inferred per document)")
     add("--list", action="store_true", help="list the schema names with their titles and exit")
     add("--json", action="store_true", help="print a machine-readable list of results")
@@ -168,12 +192,42 @@ def _check(file: str, index: int | None, document: JSON, schema: str | None) -> 
     return Outcome(file=file, document=index, schema=name, violations=tuple(found))
 
 
+def _bot_outcomes(checked: CheckedBot) -> list[Outcome]:
+    """One outcome per flow file of a bot, its problems sorted by line (those of the whole file first)."""
+    outcomes = []
+    for source in checked.sources:
+        mine = sorted((p for p in checked.problems if p.source == source), key=lambda p: p.line or 0)
+        outcomes.append(Outcome(file=source, document=None, schema="flows", problems=tuple(mine)))
+    return outcomes
+
+
+def _check_folder(folder: str, schema: str | None) -> list[Outcome]:
+    """A folder is a bot, as ``flowai-emulator --flows FOLDER`` loads it: all its flow files together."""
+    shown = display_path(folder)
+    if schema is not None and schema.removesuffix(".json") not in BOT_SCHEMAS:
+        reason = f"a folder is checked as a bot (schema 'flows'), not against --schema {schema}"
+        return [Outcome(file=shown, document=None, error=reason)]
+    try:
+        return _bot_outcomes(check_path(folder))
+    except BotPathError as exc:
+        return [Outcome(file=exc.path, document=None, error=exc.reason)]
+
+
 def _check_file(file: str, schema: str | None, stdin: TextIO) -> list[Outcome]:
+    if file != STDIN and Path(file).is_dir():
+        return _check_folder(file, schema)
     shown = file if file == STDIN else display_path(file)
     try:
-        documents = _parse(file, _read(file, stdin))
+        text = _read(file, stdin)
+        documents = _parse(file, text)
     except _Unreadable as exc:
         return [Outcome(file=shown, document=None, error=exc.reason, line=exc.line, column=exc.column)]
+    meant = {schema.removesuffix(".json") if schema else infer_name(doc) for doc in documents.values()}
+    if meant & BOT_SCHEMAS:
+        # One file is a whole bot, as `--flows FILE` loads it: read again with the emulator's own parser.
+        checker = BotChecker()
+        checker.add_text(text, source=shown, as_json=file.lower().endswith(".json"))
+        return _bot_outcomes(checker.result())
     if len(documents) == 1:
         return [_check(shown, None, doc, schema) for doc in documents.values()]
     return [_check(shown, number, doc, schema) for number, doc in documents.items()]
@@ -191,7 +245,13 @@ def _report(outcomes: Sequence[Outcome], as_json: bool, out: TextIO, err: TextIO
     for outcome in outcomes:
         if outcome.error is not None:
             err.write(f"{outcome.label}: {outcome.error}\n")
-        elif not as_json:
+            continue
+        for problem in outcome.problems:
+            if problem.unreadable:
+                err.write(f"{problem.render(column=True)}\n")
+            elif not as_json:
+                out.write(f"{problem.render(column=True)}\n")
+        if not as_json:
             for violation in outcome.violations:
                 out.write(f"{outcome.label}: {violation}\n")
     if as_json:

@@ -177,6 +177,22 @@ def test_schema_problems_name_file_line_and_json_path(tmp_path: Path) -> None:
     assert "shop.yaml:6: flows[0].steps[0].intent.examples: required" in load_error(file)
 
 
+def test_tab_indented_json_problems_name_their_line(tmp_path: Path) -> None:
+    """A JSON flow file indented with tabs (which YAML refuses) still gets line numbers in its problems."""
+    file = tmp_path / "shop.json"
+    flow = {"title": "Shop", "steps": [{"title": "Hi", "type": "INTENT", "intent": {"examples": []}}]}
+    file.write_text(json.dumps(flow, indent="\t"), encoding="utf-8")
+    line = file.read_text(encoding="utf-8").splitlines().index('\t\t\t\t"examples": []') + 1
+    assert f"shop.json:{line}: steps[0].intent.examples: an INTENT step needs" in load_error(file)
+
+
+def test_json_flow_file_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    """A UTF-8 byte order mark (Windows editors write one) does not make a JSON flow file unreadable."""
+    file = tmp_path / "shop.json"
+    file.write_bytes(b"\xef\xbb\xbf" + json.dumps(hello_flow()).encode())
+    assert [flow.title for flow in load_bot(file).flows] == ["Greeting"]
+
+
 def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
     """Problems in several flows and files are all listed, not only the first one."""
     (tmp_path / "a.yaml").write_text("title: A\nsteps:\n  - {type: INTENT}\n", encoding="utf-8")
