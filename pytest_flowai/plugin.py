@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -30,6 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--flowai-transport", choices=TRANSPORT_KINDS, help="transport of specs that name none")
     group.addoption("--flowai-timeout", type=float, help="seconds a turn may wait for its replies")
+    group.addoption("--flowai-settle", type=float, help="seconds without a new reply that end a matched turn")
+    group.addoption("--flowai-silence", type=float, help="seconds `expect: none` listens for a reply")
+    group.addoption(
+        "--flowai-patience", type=float, help="seconds an unmatched turn waits after the bot's last reply"
+    )
     group.addoption("--flowai-emulator-flows", help="bot flows (file or folder) for the embedded emulator")
     parser.addini("flowai_url", "Flow.ai API base URL; unset: start the embedded emulator", default="")
     parser.addini("flowai_client_id", "client id for the Web socket API", default="")
@@ -37,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("flowai_timeout", "seconds a turn may wait for its replies", default="10")
     parser.addini("flowai_settle", "seconds without a new reply that end a matched turn", default="0.25")
     parser.addini("flowai_silence", "seconds `expect: none` listens for a reply", default="1")
+    parser.addini(
+        "flowai_patience", "seconds an unmatched turn waits after the bot's last reply", default="2"
+    )
     parser.addini(
         "flowai_emulator_flows", "bot flows for the embedded emulator (relative to the ini file)", default=""
     )
@@ -135,8 +144,10 @@ def _options(config: pytest.Config) -> Options:
         api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
         transport=transport,
         timeout=_seconds(pick("flowai_timeout"), "flowai_timeout"),
-        settle=_seconds(str(config.getini("flowai_settle")), "flowai_settle"),
-        silence=_seconds(str(config.getini("flowai_silence")), "flowai_silence"),
+        # settle may be 0, as a spec's `settle:` may; the other timings must be > 0, as in a spec.
+        settle=_seconds(pick("flowai_settle"), "flowai_settle", allow_zero=True),
+        silence=_seconds(pick("flowai_silence"), "flowai_silence"),
+        patience=_seconds(pick("flowai_patience"), "flowai_patience"),
         emulator_flows=flows_path,
         worker=_xdist_worker(config),
     )
@@ -150,11 +161,13 @@ def _xdist_worker(config: pytest.Config) -> str:
     return str(worker) if worker else "main"
 
 
-def _seconds(value: str, name: str) -> float:
+def _seconds(value: str, name: str, *, allow_zero: bool = False) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise pytest.UsageError(f"{name} must be > 0, got {value!r}")
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise pytest.UsageError(f"{name} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
     return seconds

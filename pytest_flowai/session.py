@@ -39,6 +39,7 @@ class Options:
     timeout: float
     settle: float
     silence: float
+    patience: float
     emulator_flows: Path | None
     worker: str = "main"
 
@@ -97,6 +98,7 @@ class FlowaiSession:
             timeout=opts.timeout,
             settle=opts.settle,
             silence=opts.silence,
+            patience=opts.patience,
             env=dict(os.environ),
         )
 

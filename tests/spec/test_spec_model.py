@@ -372,6 +372,7 @@ def test_turn_cannot_expect_silence_and_replies() -> None:
             timeout=None,
             settle=None,
             silence=None,
+            patience=None,
             extra=None,
             unordered=None,
             span=span,
