@@ -576,7 +576,10 @@ def announced_delay(payload: JSONObject) -> float:
     return total
 
 
-_PATIENCE_HINT = "if the bot is still typing, raise patience (turn key, spec key, ini flowai_patience or --flowai-patience)"
+_PATIENCE_HINT = (
+    "if the bot is still typing, raise patience"
+    " (turn key, spec key, ini flowai_patience or --flowai-patience)"
+)
 
 
 def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool, *, fell_quiet: bool) -> str:

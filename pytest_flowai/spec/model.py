@@ -66,8 +66,8 @@ class Turn:
     {"mediaType", "url", "mimeType"?, "title"?}; pause/resume: True; handover: {} or {"secondsToPause": n};
     wait: float seconds. ``originator`` and ``metadata`` are already merged over the spec's.
     ``timeout``/``settle``/``silence``/``patience``/``extra`` are the turn's own (the conversation holds the
-    defaults); ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as written
-    (``order``, ``user.name``, ``env.HOME``).
+    defaults); ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as
+    written (``order``, ``user.name``, ``env.HOME``).
     """
 
     index: int
