@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import os
 import re
 import time
@@ -44,6 +45,7 @@ class RunSettings:
     timeout: float = 10.0
     settle: float = 0.25
     silence: float = 1.0
+    patience: float = 2.0
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -52,6 +54,7 @@ class _Timing:
     timeout: float
     settle: float
     silence: float
+    patience: float
     extra: ExtraMode
     unordered: bool
 
@@ -66,6 +69,7 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
         timeout=pick(turn.timeout, conversation.timeout, settings.timeout),
         settle=pick(turn.settle, conversation.settle, settings.settle),
         silence=pick(turn.silence, conversation.silence, settings.silence),
+        patience=pick(turn.patience, conversation.patience, settings.patience),
         extra=turn.extra or conversation.extra or ExtraMode.FAIL,
         unordered=bool(turn.unordered),
     )
@@ -200,7 +204,7 @@ class ConversationRunner:
             if turn.expect_none:
                 await self._listen_for_silence(turn, timing)
                 return
-            await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
+            fell_quiet = await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
         except SchemaViolation as exc:
             self._record_invalid(turn, exc)
             self._fail(
@@ -218,7 +222,7 @@ class ConversationRunner:
             # No expectations: the replies were recorded and schema-checked, nothing more is asked of them.
             self._end(turn, ok=True)
             return
-        self._settle_result(turn, matcher.result(), timing)
+        self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
     async def _act(
         self,
@@ -320,32 +324,43 @@ class ConversationRunner:
 
     async def _collect(
         self, turn: Turn, matcher: TurnMatcher, timing: _Timing, *, expect_given: bool
-    ) -> None:
-        """Feed replies to the matcher until it is satisfied and nothing new came for `settle`, or timeout."""
+    ) -> bool:
+        """Feed replies to the matcher until it is satisfied and nothing new came for `settle`, the bot fell
+        quiet for `patience` with expectations unmet (returns True), or the timeout passed."""
         transport = self._transport
         if transport is None:
-            return
+            return False
         bubbles_fed = 0
         deadline = time.monotonic() + timing.timeout
         if not transport.streaming:
             # Sync REST: the HTTP answer was the whole reply.
             while (item := await self._next(turn, 0.0)) is not None:
                 bubbles_fed = self._feed(matcher, item, bubbles_fed)
-            return
+            return False
         got_any = False
+        # When the bot last spoke: the last arrival, or later when a reply announced delayed bubbles.
+        quiet_from = 0.0
         while (remaining := deadline - time.monotonic()) > 0:
-            if expect_given:
-                wait = timing.settle if matcher.satisfied else remaining
-            else:
+            if not expect_given:
                 # No expectations: wait for a first reply as long as a silent bot may take, then settle.
                 wait = timing.settle if got_any else timing.silence
+            elif matcher.satisfied:
+                wait = timing.settle
+            elif got_any:
+                wait = quiet_from + timing.patience - time.monotonic()
+            else:
+                wait = remaining
             item = await self._next(turn, min(wait, remaining))
             if item is None:
                 if not expect_given or matcher.satisfied:
-                    return
+                    return False
+                if got_any and time.monotonic() >= quiet_from + timing.patience:
+                    return True
                 continue
             got_any = True
+            quiet_from = max(quiet_from, item.at + announced_delay(item.payload))
             bubbles_fed = self._feed(matcher, item, bubbles_fed)
+        return False
 
     def _feed(self, matcher: TurnMatcher, item: Incoming, start: int) -> int:
         bubbles: list[Bubble] = bubbles_of([item.payload], start=start)
@@ -378,16 +393,18 @@ class ConversationRunner:
 
     # -- outcome --
 
-    def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing) -> None:
+    def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing, *, fell_quiet: bool) -> None:
         if not result.ok:
             failure = result.failures[0] if result.failures else None
             streaming = self._transport.streaming if self._transport is not None else True
+            quiet = fell_quiet and bool(result.failures)
             self._fail(
                 turn,
-                _failure_reason(result, timing, streaming),
+                _failure_reason(result, timing, streaming, fell_quiet=quiet),
                 span=failure.span if failure is not None else None,
                 mismatches=failure.mismatches if failure is not None else (),
                 detail=result.describe_failure(),
+                hint=_PATIENCE_HINT if quiet else None,
             )
         if result.extras and result.extra_mode is ExtraMode.WARN:
             self.transcript.add(
@@ -433,7 +450,7 @@ class ConversationRunner:
             span=span or turn.span,
             mismatches=mismatches,
             transcript=self.transcript,
-            detail=detail if hint is None else f"  hint: {hint}",
+            detail="\n".join(part for part in (detail, hint and f"  hint: {hint}") if part) or None,
         )
 
 
@@ -486,16 +503,42 @@ def _has_messages(item: Incoming) -> bool:
     return not isinstance(messages, list) or bool(messages)
 
 
-def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool) -> str:
+def announced_delay(payload: JSONObject) -> float:
+    """Seconds until the last bubble of a reply is due: its responses' `delay`s (milliseconds) in a row.
+
+    Over the socket Flow.ai sends a step's bubbles together and the client shows each `delay` ms after the
+    one before (docs/PROTOCOL.md, "Delays"), so a bot is not quiet before the last one is due.
+    """
+    total = 0.0
+    messages = payload.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        responses = message.get("responses") if isinstance(message, dict) else None
+        for response in responses if isinstance(responses, list) else ():
+            delay = response.get("delay") if isinstance(response, dict) else None
+            if isinstance(delay, int | float) and not isinstance(delay, bool) and 0 < delay < math.inf:
+                total += delay / 1000
+    return total
+
+
+_PATIENCE_HINT = (
+    "if the bot is still typing, raise patience"
+    " (turn key, spec key, ini flowai_patience or --flowai-patience)"
+)
+
+
+def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool, *, fell_quiet: bool) -> str:
     if result.failures:
         unmet = len(result.failures)
         if streaming:
             arrived = len(result.received)
+            what = f"{unmet} expectations without a matching reply" if unmet > 1 else "no matching reply"
+            if fell_quiet:
+                came = f"{arrived} bubble{'s' if arrived != 1 else ''} arrived"
+                return f"the bot replied and then said nothing for {timing.patience:g}s ({came}; {what})"
             if not arrived:
                 return f"no reply within {timing.timeout:g}s"
             # Say that something did come: the transcript below shows what, the diff why it is not it.
             came = f"{arrived} bubble{'s' if arrived > 1 else ''} arrived"
-            what = f"{unmet} expectations without a matching reply" if unmet > 1 else "no matching reply"
             return f"{what} within {timing.timeout:g}s ({came})"
         # Nothing more will come: the replies are all there, they just do not match.
         what = f"{unmet} expected replies are" if unmet > 1 else "an expected reply is"

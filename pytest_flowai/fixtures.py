@@ -79,6 +79,7 @@ class Chat:
             timeout=None,
             settle=None,
             silence=None,
+            patience=None,
             extra=None,
             unordered=None,
             originator={},
@@ -110,7 +111,7 @@ class Chat:
         """Send a text; with `expect`, check the replies as a YAML turn would (raises TurnFailed).
 
         `expect` is a list of entries written as in YAML (`[{"text": {"contains": "Hi"}}]`); an empty list
-        means the bot must stay silent. `options`: timeout, settle, silence, extra, unordered.
+        means the bot must stay silent. `options`: timeout, settle, silence, patience, extra, unordered.
         """
         __tracebackhide__ = True
         return self._turn(ActionKind.SAY, text, expect=expect, options=options)
@@ -187,6 +188,7 @@ class Chat:
             timeout=_seconds(options.get("timeout")),
             settle=_seconds(options.get("settle")),
             silence=_seconds(options.get("silence")),
+            patience=_seconds(options.get("patience")),
             extra=ExtraMode(str(options["extra"])) if "extra" in options else None,
             unordered=bool(options.get("unordered", False)),
             span=span,

@@ -20,6 +20,7 @@ class Options:
     timeout: float
     settle: float
     silence: float
+    patience: float = 2.0
     emulator_flows: Path | None
     emulator_seed: int = 0
     concurrency: int = 1

@@ -7,6 +7,7 @@ websockets, yaml, jsonschema, the emulator load once a spec file is collected or
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -30,6 +31,9 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "client_id": ("", "client id for the Web socket API (socket.info)"),
     "transport": ("socket", f"transport of specs that name none: {', '.join(TRANSPORT_KINDS)}"),
     "timeout": ("10", "seconds a turn may wait for its replies"),
+    "settle": ("0.25", "seconds without a new reply that end a matched turn (0 allowed)"),
+    "silence": ("1", "seconds `expect: none` listens for a reply"),
+    "patience": ("2", "seconds an unmatched socket turn waits after the bot's last (announced) reply"),
     "concurrency": ("1", "conversations run at once in each pytest process"),
     "emulator_flows": (
         "",
@@ -53,10 +57,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
-    parser.addini(
-        "flowai_settle", "seconds without a new reply that end a matched turn (default: 0.25)", default="0.25"
-    )
-    parser.addini("flowai_silence", "seconds `expect: none` listens for a reply (default: 1)", default="1")
     parser.addini(
         "flowai_spec_glob",
         f"file name patterns of conversation specs (default: {' '.join(DEFAULT_SPEC_GLOBS)})",
@@ -170,8 +170,10 @@ def _options(config: pytest.Config) -> Options:
         api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
         transport=transport,
         timeout=_seconds(pick("flowai_timeout"), "flowai_timeout"),
-        settle=_seconds(str(config.getini("flowai_settle")), "flowai_settle"),
-        silence=_seconds(str(config.getini("flowai_silence")), "flowai_silence"),
+        # settle may be 0, as a spec's `settle:` may; the other timings must be > 0, as in a spec.
+        settle=_seconds(pick("flowai_settle"), "flowai_settle", allow_zero=True),
+        silence=_seconds(pick("flowai_silence"), "flowai_silence"),
+        patience=_seconds(pick("flowai_patience"), "flowai_patience"),
         emulator_flows=flows_path,
         emulator_seed=_whole(pick("flowai_emulator_seed"), "flowai_emulator_seed", minimum=0),
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
@@ -187,13 +189,15 @@ def _xdist_worker(config: pytest.Config) -> str:
     return str(worker) if worker else "main"
 
 
-def _seconds(value: str, name: str) -> float:
+def _seconds(value: str, name: str, *, allow_zero: bool = False) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise pytest.UsageError(f"{name} must be > 0, got {value!r}")
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise pytest.UsageError(f"{name} must be a number of seconds, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise pytest.UsageError(f"{name} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
     return seconds
 
 

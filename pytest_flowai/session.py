@@ -135,6 +135,7 @@ class FlowaiSession:
             timeout=opts.timeout,
             settle=opts.settle,
             silence=opts.silence,
+            patience=opts.patience,
             env=dict(os.environ),
         )
 

@@ -598,15 +598,21 @@ class Runtime:
         self.dispatcher.publish(thread_id, items)
 
     def reply_chunks(self, thread_id: str, messages: Sequence[JSONObject]) -> list[tuple[float, JSONObject]]:
-        """A reply as it goes out over time, to the socket and the webhooks alike: ``(seconds to wait, reply
-        payload)`` pairs cut at delays, the first after the latency."""
+        """A reply as the webhooks get it over time: ``(seconds to wait, reply payload)`` pairs cut at
+        delays, the first after the latency. Flow.ai applies delays itself when it calls webhooks (they are
+        what sync mode cannot do); see "Delays" in docs/PROTOCOL.md."""
         return [
             (wait_ms / 1000 + (self.latency if index == 0 else 0.0), reply_payload(thread_id, chunk))
             for index, (wait_ms, chunk) in enumerate(split_by_delays(self.outgoing(messages)))
         ]
 
+    def socket_reply(self, thread_id: str, messages: Sequence[JSONObject]) -> JSONObject:
+        """A reply as the socket gets it: one payload with every response, each keeping its ``delay`` for
+        the client to apply (Flow.ai's SDK hands ``delay`` to the application; see docs/PROTOCOL.md)."""
+        return reply_payload(thread_id, self.outgoing(messages))
+
     def reply_events(self, event: str, thread_id: str, messages: Sequence[JSONObject]) -> list[Outbound]:
-        """Webhook events carrying a reply, cut at delays like socket frames."""
+        """Webhook events carrying a reply, a later call for each delayed response."""
         chunks = self.reply_chunks(thread_id, messages)
         return [Outbound(event=event, payload=payload, delay=wait) for wait, payload in chunks]
 
@@ -1100,8 +1106,8 @@ def _frame(kind: str, payload: JSONObject | None = None, **extra: JSON) -> str:
 
 
 class SocketSession:
-    """One WebSocket connection: reads frames, answers pings and errors at once, and sends replies (with
-    their delays) from a queue, so one message's delayed bubbles never overtake the next message's."""
+    """One WebSocket connection: reads frames, answers pings and errors at once, and sends replies (after
+    the latency) from a queue, so one message's reply never overtakes the one before."""
 
     def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
         self._ws = websocket
@@ -1207,10 +1213,11 @@ class SocketSession:
             "messages": [sent.as_message(_iso(runtime.clock()))],
             "originator": copy.deepcopy(sent.originator),
         }
-        # Cut once: the socket frames and the outbound webhook events carry the same chunks.
-        chunks = runtime.reply_chunks(sent.thread_id, turn.messages) if turn.messages else []
+        # One frame for the whole reply, delays left to the client; the outbound event mirrors that frame.
+        reply = runtime.socket_reply(sent.thread_id, turn.messages) if turn.messages else None
         events = [Outbound(event="inbound", payload=user)]
-        events += [Outbound(event="outbound", payload=payload, delay=wait) for wait, payload in chunks]
+        if reply is not None:
+            events.append(Outbound(event="outbound", payload=reply, delay=runtime.latency))
         if turn.paused:
             events.append(_thread_event("paused", sent.thread_id))
         runtime.publish(sent.thread_id, events)
@@ -1222,8 +1229,8 @@ class SocketSession:
             frames.append((runtime.latency, _frame("error", message=_FAULT_ERROR)))
         elif runtime.fault is Fault.GARBAGE:
             frames.append((runtime.latency, _GARBAGE))
-        else:
-            frames += [(wait, _frame("message.received", payload)) for wait, payload in chunks]
+        elif reply is not None:
+            frames.append((runtime.latency, _frame("message.received", reply)))
         if frames or drop:
             self._outbox.put_nowait(_Job(frames=tuple(frames), drop_after=drop))
 

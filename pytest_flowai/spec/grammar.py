@@ -32,7 +32,7 @@ _TYPE_WORDS = {
 _ENTRY_KEYS_HINT = "expectations go under expect, e.g. expect: [{text: hello}]"
 _NOT_YET = frozenset({"include", "parametrize"})
 # Turn keys that say how to match, not what: a common slip is to write them inside an expect entry.
-_TURN_OPTIONS = frozenset({"timeout", "settle", "silence", "extra", "unordered"})
+_TURN_OPTIONS = frozenset({"timeout", "settle", "silence", "patience", "extra", "unordered"})
 _ACTION = "action"
 
 

@@ -65,9 +65,9 @@ class Turn:
     ``value`` by action: say/event: str; location: {"lat": str, "long": str, "title"?: str}; media:
     {"mediaType", "url", "mimeType"?, "title"?}; pause/resume: True; handover: {} or {"secondsToPause": n};
     wait: float seconds. ``originator`` and ``metadata`` are already merged over the spec's.
-    ``timeout``/``settle``/``silence``/``extra`` are the turn's own (the conversation holds the defaults);
-    ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as written
-    (``order``, ``user.name``, ``env.HOME``).
+    ``timeout``/``settle``/``silence``/``patience``/``extra`` are the turn's own (the conversation holds the
+    defaults); ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as
+    written (``order``, ``user.name``, ``env.HOME``).
     """
 
     index: int
@@ -81,6 +81,7 @@ class Turn:
     timeout: float | None
     settle: float | None
     silence: float | None
+    patience: float | None
     extra: ExtraMode | None
     unordered: bool | None
     span: Span
@@ -105,6 +106,7 @@ class Conversation:
     timeout: float | None
     settle: float | None
     silence: float | None
+    patience: float | None
     extra: ExtraMode | None
     unordered: bool | None
     originator: Mapping[str, JSON]

@@ -299,48 +299,43 @@ def test_idle_connections_are_closed() -> None:
     assert 0.2 < waited < 3
 
 
-def test_delays_split_the_reply_into_frames(emu: EmulatorThread) -> None:
-    """A response with a delay arrives in its own later frame, holding a copy of its message."""
+def test_a_step_arrives_in_one_frame_with_its_delays(emu: EmulatorThread) -> None:
+    """A reply with delayed responses comes in one frame, each response keeping its delay for the client."""
 
-    async def scenario() -> tuple[JSONObject, JSONObject, float]:
+    async def scenario() -> JSONObject:
         async with open_socket(emu.url) as ws:
             await ws.send(send_frame(THREAD, "menu"))
             await receive(ws)  # delivered
-            first = await receive(ws)
-            started = time.monotonic()
-            second = await receive(ws)
-            return first, second, time.monotonic() - started
+            reply = await receive(ws)
+            await nothing_arrives(ws)
+            return reply
 
-    first, second, gap = run(scenario())
-    one = first["payload"]["messages"]  # type: ignore[index,call-overload]
-    two = second["payload"]["messages"]  # type: ignore[index,call-overload]
-    assert [r["type"] for r in one[0]["responses"]] == ["text"]
-    assert [r["type"] for r in two[0]["responses"]] == ["carousel"]
-    assert two[0]["responses"][0]["delay"] == 300
-    assert one[0]["step"] == two[0]["step"]
-    assert gap >= 0.25
+    reply = run(scenario())
+    assert reply["type"] == "message.received"
+    (message,) = reply["payload"]["messages"]  # type: ignore[index,call-overload]
+    assert [(r["type"], r["delay"]) for r in message["responses"]] == [("text", 0), ("carousel", 300)]
 
 
 def test_replies_keep_their_order_across_messages(emu: EmulatorThread) -> None:
-    """Two messages sent at once are answered in order, the delayed bubbles of the first before the second."""
+    """Two messages sent at once are answered in order, each reply whole in its own frame."""
 
     async def scenario() -> list[str]:
         async with open_socket(emu.url) as ws:
             await ws.send(send_frame(THREAD, "menu", trace_id=1))
             await ws.send(send_frame(THREAD, "bye", trace_id=2))
             kinds = []
-            for _ in range(5):
+            for _ in range(4):
                 frame = await receive(ws)
                 if frame["type"] == "message.delivered":
                     kinds.append(f"delivered {frame['payload']['traceId']}")  # type: ignore[index,call-overload]
                 else:
                     responses = frame["payload"]["messages"][0]["responses"]  # type: ignore[index,call-overload]
-                    kinds.append(responses[0]["type"])
+                    kinds.append("+".join(r["type"] for r in responses))
             return kinds
 
     kinds = run(scenario())
     assert kinds[0] == "delivered 1"
-    assert [k for k in kinds if not k.startswith("delivered")] == ["text", "carousel", "text"]
+    assert [k for k in kinds if not k.startswith("delivered")] == ["text+carousel", "text"]
 
 
 def test_latency_delays_every_reply() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester, StartEmulator
@@ -29,12 +30,14 @@ def flowai(
 
 @pytest.fixture
 def start_emulator() -> Iterator[StartEmulator]:
-    """Starts emulators of the test's own (fault, latency, key) on 127.0.0.1:0; stops them afterwards."""
+    """Starts emulators of the test's own (fault, latency, key, flows) on 127.0.0.1:0, stopped after it."""
     started: list[EmulatorThread] = []
 
-    def start(*, fault: Fault | None = None, latency_ms: float = 0, api_key: str = API_KEY) -> EmulatorThread:
+    def start(
+        *, fault: Fault | None = None, latency_ms: float = 0, api_key: str = API_KEY, flows: Path = BOT
+    ) -> EmulatorThread:
         emu = EmulatorThread(
-            flows=BOT, api_key=api_key, client_id=CLIENT_ID, fault=fault, latency_ms=latency_ms
+            flows=flows, api_key=api_key, client_id=CLIENT_ID, fault=fault, latency_ms=latency_ms
         )
         started.append(emu.start())
         return emu

@@ -112,6 +112,9 @@ def test_no_url_and_no_flows_is_one_usage_error(pytester: pytest.Pytester, colle
         ("flowai_timeout = ten", "ERROR: flowai_timeout must be a number of seconds, got 'ten'"),
         ("flowai_timeout = 0", "ERROR: flowai_timeout must be > 0, got '0'"),
         ("flowai_settle = soon", "ERROR: flowai_settle must be a number of seconds, got 'soon'"),
+        ("flowai_settle = -1", "ERROR: flowai_settle must be >= 0, got '-1'"),
+        ("flowai_silence = nan", "ERROR: flowai_silence must be a number of seconds, got 'nan'"),
+        ("flowai_patience = 0", "ERROR: flowai_patience must be > 0, got '0'"),
         ("flowai_transport = carrier-pigeon", "ERROR: flowai_transport must be one of socket, rest, *"),
     ],
 )

@@ -189,6 +189,20 @@ def test_timeout_must_be_seconds() -> None:
     ) == (1, 10, "'timeout' must be a number of seconds > 0, got 'ten'", None)
 
 
+def test_patience_must_be_seconds() -> None:
+    """A patience of 0 is refused like a timeout of 0: a bot needs some moment to go on typing."""
+    assert (
+        only_problem(
+            """\
+        steps:
+          - say: hi
+            patience: 0
+        """
+        )[2]
+        == "'patience' must be a number of seconds > 0, got 0"
+    )
+
+
 def test_negative_wait_is_rejected() -> None:
     """`wait: -1` is not a number of seconds > 0."""
     assert only_problem(

@@ -271,6 +271,7 @@ def test_timing_options_and_unordered_default() -> None:
         timeout: 5
         settle: 0
         silence: 2
+        patience: 0.5
         extra: warn
         unordered: true
         steps:
@@ -279,16 +280,20 @@ def test_timing_options_and_unordered_default() -> None:
             timeout: 1.5
             settle: 0.1
             silence: 3
+            patience: 0.2
             extra: ignore
             unordered: false
         """
     ).conversations[0]
-    assert (conversation.timeout, conversation.settle, conversation.silence) == (5.0, 0.0, 2.0)
+    timings = (conversation.timeout, conversation.settle, conversation.silence, conversation.patience)
+    assert timings == (5.0, 0.0, 2.0, 0.5)
     assert conversation.extra is ExtraMode.WARN
     first, second = conversation.turns
-    assert (first.timeout, first.settle, first.silence, first.extra) == (None, None, None, None)
+    assert (first.timeout, first.settle, first.silence, first.patience, first.extra) == (None,) * 5
     assert first.unordered is True
-    assert (second.timeout, second.settle, second.silence, second.extra) == (1.5, 0.1, 3.0, ExtraMode.IGNORE)
+    timings = (second.timeout, second.settle, second.silence, second.patience)
+    assert timings == (1.5, 0.1, 3.0, 0.2)
+    assert second.extra is ExtraMode.IGNORE
     assert second.unordered is False
 
 
@@ -372,6 +377,7 @@ def test_turn_cannot_expect_silence_and_replies() -> None:
             timeout=None,
             settle=None,
             silence=None,
+            patience=None,
             extra=None,
             unordered=None,
             span=span,
