@@ -229,7 +229,6 @@ def _again(first: TransportError) -> TransportError:
     """The cause that failed an earlier conversation, said again for this one without waiting for it."""
     return TransportError(
         f"{first.message} (as for an earlier conversation; not tried again)",
-        url=first.url,
         credential=first.credential,
         affects_all=True,
     )
