@@ -135,7 +135,7 @@ def _example_run(pytester: pytest.Pytester, transport: str, concurrency: int) ->
         str(concurrency),
         # Shorter than the ini defaults, so the serial run takes seconds; the specs that set theirs keep them.
         "--flowai-settle",
-        "0.05",
+        "0.1",
         "--flowai-silence",
         "0.2",
         f"--junitxml={junit}",
