@@ -42,9 +42,13 @@ class Scheduler(Generic[Result]):
         """Run ``key`` to its end (the keys in ``ahead`` may start meanwhile) and return its result.
 
         ``ahead`` is what the caller will ask for next, in order (the next ``limit`` keys are enough); it
-        replaces the previous plan.
+        replaces the previous plan. A conversation started ahead that left the plan was taken away (xdist's
+        worksteal hands it to another worker): it is cancelled, so only one worker reports it.
         """
         self._ahead = deque(k for k in ahead if k != key)
+        planned = {key, *self._ahead}
+        for stale in [k for k in self._tasks if k not in planned]:
+            self._tasks.pop(stale).cancel()
         task = self._tasks.get(key) or self._spawn(key)
         self._fill()
         try:
