@@ -459,11 +459,13 @@ def test_a_bad_regex_is_a_spec_error_at_the_text_line() -> None:
     [
         (
             {"text": {"contains": "a", "regex": "b"}},
-            "text: needs exactly one of equals, contains, regex, one_of, not (found contains, regex)",
+            "text: needs exactly one of equals, contains, regex, one_of, not, similar, all_of, any_of"
+            " (found contains, regex)",
         ),
         (
             {"text": {"icase": True}},
-            "text: needs exactly one of equals, contains, regex, one_of, not (found none)",
+            "text: needs exactly one of equals, contains, regex, one_of, not, similar, all_of, any_of"
+            " (found none)",
         ),
         ({"text": {"contain": "a"}}, "text: unknown key 'contain'"),
         ({"text": {"one_of": []}}, "text.one_of: expected a non-empty list of strings, got []"),
