@@ -18,9 +18,17 @@ import httpx
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed
-from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
+from pytest_flowai.expect import (
+    Bubble,
+    Expectation,
+    ForbiddenReply,
+    TurnMatcher,
+    TurnResult,
+    bubbles_of,
+    compile_entry,
+)
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
-from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
+from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports.base import (
     Incoming,
@@ -180,14 +188,7 @@ class ConversationRunner:
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
             originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
-            entries = [
-                compile_entry(
-                    _interpolate_entry(entry.data, self.variables, self.settings.env),
-                    entry.span,
-                    entry.key_spans,
-                )
-                for entry in turn.expect or ()
-            ]
+            entries, forbid = self._compile(turn.expect or ()), self._compile(turn.forbid)
         except UndefinedVariable as exc:
             self._fail(turn, _undefined_reason(exc.name), hint=_undefined_hint(exc.name))
         except SpecError as exc:
@@ -200,9 +201,9 @@ class ConversationRunner:
             if turn.action.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
                 return
-            matcher = TurnMatcher(entries, unordered=timing.unordered, extra=timing.extra)
+            matcher = TurnMatcher(entries, forbid=forbid, unordered=timing.unordered, extra=timing.extra)
             if turn.expect_none:
-                await self._listen_for_silence(turn, timing)
+                await self._listen_for_silence(turn, timing, matcher)
                 return
             fell_quiet = await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
         except SchemaViolation as exc:
@@ -218,11 +219,22 @@ class ConversationRunner:
             self._end(turn, ok=False)
             raise
 
+        if matcher.forbidden is not None:
+            self._fail_forbidden(turn, matcher.forbidden)
         if turn.expect is None:
             # No expectations: the replies were recorded and schema-checked, nothing more is asked of them.
             self._end(turn, ok=True)
             return
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
+
+    def _compile(self, entries: tuple[ExpectEntry, ...]) -> list[Expectation]:
+        """Entries with this conversation's variables filled in, compiled."""
+        return [
+            compile_entry(
+                _interpolate_entry(entry.data, self.variables, self.settings.env), entry.span, entry.key_spans
+            )
+            for entry in entries
+        ]
 
     async def _act(
         self,
@@ -360,6 +372,8 @@ class ConversationRunner:
             got_any = True
             quiet_from = max(quiet_from, item.at + announced_delay(item.payload))
             bubbles_fed = self._feed(matcher, item, bubbles_fed)
+            if matcher.forbidden is not None:
+                return False  # the turn has failed the moment a forbidden reply came: no settle or patience
         return False
 
     def _feed(self, matcher: TurnMatcher, item: Incoming, start: int) -> int:
@@ -367,7 +381,7 @@ class ConversationRunner:
         matcher.feed(bubbles)
         return start + len(bubbles)
 
-    async def _listen_for_silence(self, turn: Turn, timing: _Timing) -> None:
+    async def _listen_for_silence(self, turn: Turn, timing: _Timing, matcher: TurnMatcher) -> None:
         deadline = time.monotonic() + timing.silence
         while True:
             item = await self._next(turn, deadline - time.monotonic())
@@ -377,9 +391,12 @@ class ConversationRunner:
             # The sync REST answer to a message the bot ignores is a payload without messages: silence.
             if _has_messages(item):
                 break
-        # Keep listening briefly so the failure shows everything the bot said.
-        while await self._next(turn, timing.settle) is not None:
-            pass
+        fed = self._feed(matcher, item, 0)
+        # Keep listening briefly so the failure shows everything the bot said (unless a reply was forbidden).
+        while matcher.forbidden is None and (item := await self._next(turn, timing.settle)) is not None:
+            fed = self._feed(matcher, item, fed)
+        if matcher.forbidden is not None:
+            self._fail_forbidden(turn, matcher.forbidden)
         self._fail(turn, f"expected silence for {timing.silence:g}s, but the bot replied")
 
     async def _wait_collecting(self, turn: Turn, seconds: float) -> None:
@@ -419,6 +436,9 @@ class ConversationRunner:
             text = f"captured {name} = {value!r}"
             self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
         self._end(turn, ok=True)
+
+    def _fail_forbidden(self, turn: Turn, forbidden: ForbiddenReply) -> None:
+        self._fail(turn, forbidden.reason(), span=forbidden.span, detail=forbidden.describe())
 
     def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
         now = time.monotonic()
@@ -480,6 +500,13 @@ def _interpolate_text(
             out[key] = fill(value, literal)
         elif key == "not" and isinstance(value, dict):
             out[key] = _interpolate_text(value, variables, env)
+        elif key in ("all_of", "any_of") and isinstance(value, list):
+            out[key] = [
+                _interpolate_text(item, variables, env)
+                if isinstance(item, dict)
+                else interpolate(item, variables, env)
+                for item in value
+            ]
         else:
             out[key] = interpolate(value, variables, env)
     return out

@@ -107,14 +107,15 @@ class Chat:
         """Variables set so far (by `save` and regex groups)."""
         return MappingProxyType(self._runner.variables)
 
-    def say(self, text: str, *, expect: ExpectArg = None, **options: JSON) -> Reply:
+    def say(self, text: str, *, expect: ExpectArg = None, forbid: ExpectArg = None, **options: JSON) -> Reply:
         """Send a text; with `expect`, check the replies as a YAML turn would (raises TurnFailed).
 
         `expect` is a list of entries written as in YAML (`[{"text": {"contains": "Hi"}}]`); an empty list
-        means the bot must stay silent. `options`: timeout, settle, silence, patience, extra, unordered.
+        means the bot must stay silent. `forbid` lists entries no reply may match (`[{"fallback": True}]`).
+        `options`: timeout, settle, silence, patience, extra, unordered.
         """
         __tracebackhide__ = True
-        return self._turn(ActionKind.SAY, text, expect=expect, options=options)
+        return self._turn(ActionKind.SAY, text, expect=expect, forbid=forbid, options=options)
 
     def event(
         self,
@@ -122,31 +123,46 @@ class Chat:
         params: Mapping[str, JSON] | None = None,
         *,
         expect: ExpectArg = None,
+        forbid: ExpectArg = None,
         **options: JSON,
     ) -> Reply:
         """Trigger an event, with params written simply (`{"orderId": "42"}`)."""
         __tracebackhide__ = True
-        return self._turn(ActionKind.EVENT, name, params=params, expect=expect, options=options)
+        return self._turn(
+            ActionKind.EVENT, name, params=params, expect=expect, forbid=forbid, options=options
+        )
 
     def location(
-        self, lat: float | str, long: float | str, title: str | None = None, *, expect: ExpectArg = None
+        self,
+        lat: float | str,
+        long: float | str,
+        title: str | None = None,
+        *,
+        expect: ExpectArg = None,
+        forbid: ExpectArg = None,
     ) -> Reply:
         """Share a location (REST only, as in Flow.ai)."""
         __tracebackhide__ = True
         value: JSONObject = {"lat": str(lat), "long": str(long)}
         if title is not None:
             value["title"] = title
-        return self._turn(ActionKind.LOCATION, value, expect=expect, options={})
+        return self._turn(ActionKind.LOCATION, value, expect=expect, forbid=forbid, options={})
 
     def media(
-        self, media_type: str, url: str, mime_type: str | None = None, *, expect: ExpectArg = None
+        self,
+        media_type: str,
+        url: str,
+        mime_type: str | None = None,
+        *,
+        expect: ExpectArg = None,
+        forbid: ExpectArg = None,
     ) -> Reply:
         """Send a media message (REST only, as in Flow.ai)."""
         __tracebackhide__ = True
         value: JSONObject = {"mediaType": media_type, "url": url}
         if mime_type is not None:
             value["mimeType"] = mime_type
-        return self._turn(ActionKind.MEDIA, value, expect=expect, options={})
+        return self._turn(ActionKind.MEDIA, value, expect=expect, forbid=forbid, options={})
 
     def pause(self) -> None:
         """Pause the bot for this thread."""
@@ -169,6 +185,7 @@ class Chat:
         expect: ExpectArg,
         options: Mapping[str, JSON],
         params: Mapping[str, JSON] | None = None,
+        forbid: ExpectArg = None,
     ) -> Reply:
         __tracebackhide__ = True
         self._turns += 1
@@ -195,6 +212,7 @@ class Chat:
             end_line=span.line,
             variables=frozenset(),
             defines=frozenset(),
+            forbid=tuple(ExpectEntry(data=dict(e), span=span, key_spans={}) for e in forbid or ()),
         )
         try:
             self._session.runner.run(self._runner.run_turn(turn))

@@ -188,6 +188,118 @@ def test_a_negated_regex_captures_nothing() -> None:
     assert expectation.captures(bubble(text("abc"))) == {}
 
 
+# -- tolerant and combined text ------------------------------------------------------------------------------
+
+GREETING = "Hi there! Welcome to Pizza Bella. What can I do for you?"
+
+
+def test_text_similar_passes_on_varied_wording_and_ignores_punctuation_and_order() -> None:
+    """`similar` passes on the same words in other punctuation or order, and on a reply holding them all."""
+    assert (
+        problems({"text": {"similar": "Welcome to Pizza Bella, what can I do for you"}}, text(GREETING)) == []
+    )
+    assert problems({"text": {"similar": "What can I do for you? Hi there!"}}, text(GREETING)) == []
+    assert problems({"text": {"similar": "Welcome to Pizza Bella"}}, text(GREETING)) == []
+
+
+def test_text_similar_failure_shows_the_score_the_text_and_the_minimum() -> None:
+    """A text below the minimum fails quoting it with its score (rounded down) and the minimum it needs."""
+    assert problems(
+        {"text": {"similar": "Pick a colour"}}, text("Great choice! Which size would you like?")
+    ) == [
+        "payload.text: expected text at least 0.85 similar to 'Pick a colour',"
+        " got 'Great choice! Which size would you like?' (0.35 similar)"
+    ]
+
+
+def test_text_similar_min_sets_the_threshold() -> None:
+    """`min` lowers or raises the score a text needs (0..1)."""
+    reply = text("Great choice! Which size would you like?")
+    assert problems({"text": {"similar": "Which colour would you like today?", "min": 0.7}}, reply) == []
+    assert problems({"text": {"similar": "Which colour would you like today?"}}, reply) == [
+        "payload.text: expected text at least 0.85 similar to 'Which colour would you like today?',"
+        " got 'Great choice! Which size would you like?' (0.75 similar)"
+    ]
+    assert problems({"text": {"similar": GREETING, "min": 1}}, text(GREETING.lower())) != []
+
+
+def test_text_similar_counts_case_unless_icase() -> None:
+    """Case counts in `similar` as in every text test; `icase: true` compares ignoring it."""
+    assert problems({"text": {"similar": "hi there, welcome to pizza bella"}}, text(GREETING)) != []
+    assert (
+        problems({"text": {"similar": "hi there, welcome to pizza bella", "icase": True}}, text(GREETING))
+        == []
+    )
+    assert (
+        entry({"text": {"similar": "hi", "icase": True, "min": 0.9}}).describe()
+        == "a text reply at least 0.9 similar to 'hi' (ignoring case)"
+    )
+
+
+def test_closest_bubble_is_the_most_similar_among_equals() -> None:
+    """Of several bubbles failing one `similar`, the failure shows the one that came nearest."""
+    responses = [text("Opening hours"), text("Welcome back"), text("Goodbye")]
+    (failure,) = (
+        run_turn([{"text": {"similar": "Hello! Welcome to Pizza Bella"}}], responses).result().failures
+    )
+    assert failure.bubble is not None
+    assert failure.bubble.index == 1
+
+
+def test_text_all_of_needs_every_element() -> None:
+    """`all_of` passes when every element holds and names the first that does not."""
+    reply = text("Order 4711 placed, thank you")
+    spec: JSON = {"all_of": [{"contains": "thank you"}, {"regex": r"Order \d+"}]}
+    assert problems({"text": spec}, reply) == []
+    assert problems(
+        {"text": {"all_of": [{"contains": "Order"}, {"similar": "Your order is on its way"}]}}, reply
+    ) == [
+        "payload.text: expected text containing 'Order' and at least 0.85 similar to"
+        " 'Your order is on its way', got 'Order 4711 placed, thank you'"
+        " (not at least 0.85 similar to 'Your order is on its way': 0.31 similar)"
+    ]
+
+
+def test_text_any_of_needs_one_element_and_a_plain_string_is_exact() -> None:
+    """`any_of` passes when one element holds; a string element is an exact text."""
+    assert problems({"text": {"any_of": ["Hello!", {"contains": "Welcome"}]}}, text(GREETING)) == []
+    assert problems({"text": {"any_of": ["Hello!", {"contains": "Bye"}]}}, text("Hello!")) == []
+    assert problems({"text": {"any_of": ["Hello!", {"contains": "Bye"}]}}, text("Hi")) == [
+        "payload.text: expected text 'Hello!' or containing 'Bye', got 'Hi'"
+    ]
+
+
+def test_combinations_nest_and_read_with_parentheses() -> None:
+    """`not`, `all_of` and `any_of` nest; a nested combination is parenthesised in the description."""
+    spec: JSON = {
+        "all_of": [{"any_of": ["Yes", "Yep"]}, {"not": {"all_of": [{"contains": "a"}, {"contains": "b"}]}}]
+    }
+    assert entry({"text": spec}).describe() == (
+        "a text reply ('Yes' or 'Yep') and not (containing 'a' and containing 'b')"
+    )
+    assert problems({"text": spec}, text("Yes")) == []
+    assert problems({"text": spec}, text("Nope")) != []
+
+
+def test_outer_icase_reaches_the_elements_of_all_of_and_any_of() -> None:
+    """`icase` beside `all_of`/`any_of` applies to each element unless the element says otherwise."""
+    assert (
+        problems({"text": {"any_of": ["hello!", {"contains": "bye"}], "icase": True}}, text("HELLO!")) == []
+    )
+    spec: JSON = {"all_of": [{"contains": "hello"}, {"contains": "World", "icase": False}], "icase": True}
+    assert problems({"text": spec}, text("HELLO World")) == []
+    assert problems({"text": spec}, text("HELLO WORLD")) != []
+
+
+def test_all_of_captures_its_regex_groups_and_any_of_captures_none() -> None:
+    """Named groups of regexes inside `all_of` become captures; inside `any_of` they do not."""
+    reply = bubble(text("Order 4711 for Anna"))
+    both: JSON = {"all_of": [{"regex": r"Order (?P<order>\d+)"}, {"regex": r"for (?P<name>\w+)"}]}
+    assert entry({"text": both}).captures(reply) == {"order": "4711", "name": "Anna"}
+    either: JSON = {"any_of": [{"regex": r"Order (?P<order>\d+)"}, "x"]}
+    assert entry({"text": either}).captures(reply) == {}
+
+
 # -- quick replies, buttons, card ----------------------------------------------------------------------------
 
 
@@ -459,16 +571,31 @@ def test_a_bad_regex_is_a_spec_error_at_the_text_line() -> None:
     [
         (
             {"text": {"contains": "a", "regex": "b"}},
-            "text: needs exactly one of equals, contains, regex, one_of, not (found contains, regex)",
+            "text: needs exactly one of equals, contains, regex, one_of, not, similar, all_of, any_of"
+            " (found contains, regex)",
         ),
         (
             {"text": {"icase": True}},
-            "text: needs exactly one of equals, contains, regex, one_of, not (found none)",
+            "text: needs exactly one of equals, contains, regex, one_of, not, similar, all_of, any_of"
+            " (found none)",
         ),
         ({"text": {"contain": "a"}}, "text: unknown key 'contain'"),
         ({"text": {"one_of": []}}, "text.one_of: expected a non-empty list of strings, got []"),
         ({"text": {"contains": "a", "icase": "yes"}}, "text.icase: expected true or false, got 'yes'"),
         ({"text": 42}, "text: expected a string or a mapping, got 42"),
+        ({"text": {"similar": "a", "min": 1.5}}, "text.min: expected a number from 0 to 1, got 1.5"),
+        ({"text": {"similar": "a", "min": True}}, "text.min: expected a number from 0 to 1, got True"),
+        ({"text": {"contains": "a", "min": 0.5}}, "text.min: belongs to similar, not to contains"),
+        ({"text": {"similar": 3}}, "text.similar: expected a string, got 3"),
+        (
+            {"text": {"all_of": []}},
+            "text.all_of: expected a non-empty list of texts or text mappings, got []",
+        ),
+        ({"text": {"any_of": [{"contain": "a"}]}}, "text.any_of[0]: unknown key 'contain'"),
+        (
+            {"text": {"all_of": ["a", {"any_of": [7]}]}},
+            "text.all_of[1].any_of[0]: expected a string or a mapping, got 7",
+        ),
         (
             {"quickReplies": {"any": ["a"]}},
             "quickReplies: a mapping here takes only the key 'subset', got ['any']",
@@ -804,3 +931,47 @@ def test_the_documented_intro_reply_matches_a_full_entry() -> None:
     result = matcher.result()
     assert result.ok
     assert dict(result.captures) == {"greeting": "Hi", "choice": "I want to ask a question"}
+
+
+# -- forbid --------------------------------------------------------------------------------------------------
+
+FALLBACK = "Sorry, I did not get that"
+
+
+def forbid_turn(
+    entries: list[Mapping[str, JSON]], forbid: list[Mapping[str, JSON]], responses: list[JSONObject]
+) -> TurnMatcher:
+    matcher = TurnMatcher([entry(e) for e in entries], forbid=[entry(f) for f in forbid])
+    matcher.feed(bubbles(*responses))
+    return matcher
+
+
+def test_a_forbidden_bubble_fails_the_turn_before_its_expectations() -> None:
+    """A bubble matching a forbid entry decides the turn, even when every expectation is met."""
+    matcher = forbid_turn(
+        [{"text": "Hi"}], [{"text": "Error"}, {"text": {"contains": "Sorry"}}], [text("Hi"), text(FALLBACK)]
+    )
+    assert matcher.satisfied
+    forbidden = matcher.forbidden
+    assert forbidden is not None
+    assert (forbidden.index, forbidden.bubble.index, forbidden.span) == (1, 1, SPAN)
+    assert forbidden.reason() == (
+        "a forbidden reply arrived: bubble #2 (text 'Sorry, I did not get that') matches forbid entry 2"
+    )
+    result = matcher.result()
+    assert not result.ok
+    assert result.describe_failure() == "  forbidden: a text reply containing 'Sorry'"
+
+
+def test_the_first_forbidden_bubble_is_the_one_reported() -> None:
+    """Of several forbidden bubbles the earliest is kept, so the report names what came first."""
+    matcher = forbid_turn([], [{"text": {"contains": "Sorry"}}], [text("Sorry A"), text("Sorry B")])
+    assert matcher.forbidden is not None
+    assert matcher.forbidden.bubble.index == 0
+
+
+def test_a_forbid_entry_needs_every_key_to_match() -> None:
+    """A forbid entry is an entry: a bubble matching only some of its keys is not forbidden."""
+    matcher = forbid_turn([{"text": FALLBACK}], [{"text": FALLBACK, "fallback": True}], [text(FALLBACK)])
+    assert matcher.forbidden is None
+    assert matcher.result().ok

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("httpx", "httpcore", "websockets", "jsonschema", "yaml", "starlette", "uvicorn")
+HEAVY = ("httpx", "httpcore", "websockets", "jsonschema", "yaml", "starlette", "uvicorn", "rapidfuzz")
 
 
 def _loaded_after(code: str) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pytest_flowai.expect._entry import Expectation, Save, compile_entry
 from pytest_flowai.expect._matchers import MATCHERS, Matcher
-from pytest_flowai.expect._turn import EntryFailure, TurnMatcher, TurnResult
+from pytest_flowai.expect._turn import EntryFailure, ForbiddenReply, TurnMatcher, TurnResult
 from pytest_flowai.expect._values import Bubble, Mismatch, bubbles_of
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Bubble",
     "EntryFailure",
     "Expectation",
+    "ForbiddenReply",
     "Matcher",
     "Mismatch",
     "Save",

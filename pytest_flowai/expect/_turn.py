@@ -38,6 +38,35 @@ class EntryFailure:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForbiddenReply:
+    """A bubble that matched a `forbid` entry: the turn fails on it, before any expectation is weighed."""
+
+    index: int
+    entry: Expectation
+    bubble: Bubble
+
+    @property
+    def span(self) -> Span:
+        """The forbid entry's own line."""
+        return self.entry.span
+
+    def reason(self) -> str:
+        """The failure's headline: which bubble matched which forbid entry."""
+        return (
+            f"a forbidden reply arrived: {self.bubble.number} ({self.bubble.summary()})"
+            f" matches forbid entry {self.index + 1}"
+        )
+
+    def describe(self) -> str:
+        """The lines under the headline: what the entry forbids."""
+        return f"  forbidden: {self.entry.describe()}"
+
+
+def _closeness(mismatches: tuple[Mismatch, ...]) -> float:
+    return sum(mismatch.closeness for mismatch in mismatches)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TurnResult:
     """The verdict on a turn: which entry took which bubble, what is unmet or extra, what was captured."""
 
@@ -48,11 +77,14 @@ class TurnResult:
     extra_mode: ExtraMode
     captures: Mapping[str, JSON] = field(default_factory=lambda: MappingProxyType({}))
     received: tuple[Bubble, ...] = ()
+    forbidden: ForbiddenReply | None = None
 
     def describe_failure(self) -> str:
         """A few lines saying what was expected and what came closest; "" for a turn that passed."""
         if self.ok:
             return ""
+        if self.forbidden is not None:
+            return self.forbidden.describe()
         lines: list[str] = []
         if not self.received and self.failures:
             lines.append("  no reply arrived")
@@ -78,14 +110,25 @@ class TurnResult:
 
 
 class TurnMatcher:
-    """Assigns a turn's entries to its bubbles as they arrive; sans-I/O, the runner feeds it and asks."""
+    """Assigns a turn's entries to its bubbles as they arrive; sans-I/O, the runner feeds it and asks.
+
+    ``forbid`` entries are checked on every bubble first: the first bubble one of them matches decides the
+    turn (``forbidden``), so the runner can stop at once instead of waiting for settle, patience or timeout.
+    """
 
     def __init__(
-        self, entries: Sequence[Expectation], *, unordered: bool = False, extra: ExtraMode = ExtraMode.FAIL
+        self,
+        entries: Sequence[Expectation],
+        *,
+        forbid: Sequence[Expectation] = (),
+        unordered: bool = False,
+        extra: ExtraMode = ExtraMode.FAIL,
     ) -> None:
         self.entries = tuple(entries)
+        self.forbid = tuple(forbid)
         self.unordered = unordered
         self.extra = ExtraMode(extra)
+        self.forbidden: ForbiddenReply | None = None
         self._bubbles: list[Bubble] = []
         # _mismatches[j][i]: how bubble j differs from entry i; each pair is checked once, when j arrives.
         self._mismatches: list[tuple[tuple[Mismatch, ...], ...]] = []
@@ -93,8 +136,16 @@ class TurnMatcher:
     def feed(self, bubbles: Sequence[Bubble]) -> None:
         """Take bubbles that just arrived, in arrival order."""
         for bubble in bubbles:
+            if self.forbidden is None:
+                self.forbidden = self._forbidden(bubble)
             self._bubbles.append(bubble)
             self._mismatches.append(tuple(tuple(entry.check(bubble)) for entry in self.entries))
+
+    def _forbidden(self, bubble: Bubble) -> ForbiddenReply | None:
+        for index, entry in enumerate(self.forbid):
+            if not entry.check(bubble):
+                return ForbiddenReply(index=index, entry=entry, bubble=bubble)
+        return None
 
     @property
     def satisfied(self) -> bool:
@@ -116,13 +167,14 @@ class TurnMatcher:
         for i, j in sorted(assignment.items()):
             captures.update(self.entries[i].captures(self._bubbles[j]))
         return TurnResult(
-            ok=not failures and not (extras and self.extra is ExtraMode.FAIL),
+            ok=self.forbidden is None and not failures and not (extras and self.extra is ExtraMode.FAIL),
             matches=tuple((i, self._bubbles[j].index) for i, j in sorted(assignment.items())),
             failures=failures,
             extras=extras,
             extra_mode=self.extra,
             captures=MappingProxyType(captures),
             received=tuple(self._bubbles),
+            forbidden=self.forbidden,
         )
 
     def finish(self) -> TurnResult:
@@ -130,11 +182,13 @@ class TurnMatcher:
         return self.result()
 
     def _failure(self, entry: int, used: set[int]) -> EntryFailure:
-        """The closest bubble no other entry took: fewest mismatches, the earliest among equals."""
+        """The closest bubble no other entry took: fewest mismatches, then the most similar, the earliest."""
         free = [j for j in range(len(self._bubbles)) if j not in used]
         if not free:
             return EntryFailure(index=entry, entry=self.entries[entry], bubble=None, mismatches=())
-        closest = min(free, key=lambda j: (len(self._mismatches[j][entry]), j))
+        closest = min(
+            free, key=lambda j: (len(self._mismatches[j][entry]), -_closeness(self._mismatches[j][entry]), j)
+        )
         mismatches = self._mismatches[closest][entry]
         return EntryFailure(
             index=entry,

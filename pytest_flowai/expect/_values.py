@@ -46,11 +46,13 @@ class Mismatch:
     """Why a bubble does not meet an expectation: where (``payload.quickReplies[1].label``) and what differs.
 
     ``key`` is the `expect` key that failed (``text``, ``save``); it finds the key's line in the spec.
+    ``closeness`` (0..1) says how near a fuzzy test came, to pick the closest of several bubbles.
     """
 
     path: str
     reason: str
     key: str = ""
+    closeness: float = 0.0
 
     def __str__(self) -> str:
         return f"{self.path or '(response)'}: {self.reason}"

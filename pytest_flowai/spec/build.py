@@ -67,6 +67,7 @@ class ConversationBuilder:
         entries = None
         if isinstance(expect, list):
             entries = tuple(self._entry(entry) for entry in expect if isinstance(entry, MarkedDict))
+        forbid = turn.get("forbid")
         unordered = _flag(turn.get("unordered"))
         return Turn(
             index=index + 1,
@@ -87,6 +88,11 @@ class ConversationBuilder:
             end_line=end_line(turn) or turn.start[0],
             variables=turn_variables(self.root, turn),
             defines=turn_defines(turn),
+            forbid=tuple(
+                self._entry(entry)
+                for entry in (forbid if isinstance(forbid, list) else [])
+                if isinstance(entry, MarkedDict)
+            ),
         )
 
     def _entry(self, entry: MarkedDict) -> ExpectEntry:

@@ -31,6 +31,8 @@ _TYPE_WORDS = {
 # Keys of an expectation entry written directly on a turn: a common slip worth its own hint.
 _ENTRY_KEYS_HINT = "expectations go under expect, e.g. expect: [{text: hello}]"
 _NOT_YET = frozenset({"include", "parametrize"})
+# The turn keys whose items are entries (the keys of a reply bubble).
+_ENTRY_LISTS = ("expect", "forbid")
 # Turn keys that say how to match, not what: a common slip is to write them inside an expect entry.
 _TURN_OPTIONS = frozenset({"timeout", "settle", "silence", "patience", "extra", "unordered"})
 _ACTION = "action"
@@ -132,6 +134,16 @@ def _describe(error: ValidationError, root: object, path: str) -> Iterator[SpecE
                 yield SpecError(f"missing key {key!r} in {place(location)}", span=at_value)
     elif _is_exactly_one(error):
         yield _exactly_one(error, root, path, location)
+    elif validator == "dependentRequired":
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        needs = error.validator_value if isinstance(error.validator_value, dict) else {}
+        for key, wanted in needs.items():
+            for other in _as_list(wanted) if key in instance else []:
+                if other not in instance:
+                    yield SpecError(
+                        f"{key!r} works only with {other!r} in {place(location)}",
+                        span=node_span(path, root, (*location, key), key=True),
+                    )
     elif "propertyNames" in error.relative_schema_path:
         key = str(error.instance)
         yield SpecError(
@@ -169,7 +181,7 @@ def _unknown_key_hint(key: str, allowed: Sequence[str], location: tuple[PathPart
     is_turn = len(location) == 2 and location[0] == "steps"
     if is_turn and key in _entry_keys():
         return _ENTRY_KEYS_HINT
-    is_entry = len(location) == 4 and location[0] == "steps" and location[2] == "expect"
+    is_entry = len(location) == 4 and location[0] == "steps" and location[2] in _ENTRY_LISTS
     if is_entry and key in _TURN_OPTIONS:
         return f"{key!r} is an option of the turn: write it beside expect, not inside an entry"
     return did_you_mean(key, allowed) or (f"allowed here: {', '.join(allowed)}" if allowed else None)
@@ -252,6 +264,8 @@ def _expected_words(error: ValidationError) -> str:
             return f"> {value}"
         case "minimum":
             return f">= {value}"
+        case "maximum":
+            return f"<= {value}"
         case "pattern":
             return f"text matching {value}"
         case _:
@@ -288,8 +302,8 @@ def subject(location: Sequence[PathPart]) -> str:
         return repr(last)
     if len(location) == 2 and location[0] == "steps":
         return f"turn {last + 1}"
-    if len(location) == 4 and location[2] == "expect":
-        return f"expect entry {last + 1}"
+    if len(location) == 4 and location[2] in _ENTRY_LISTS:
+        return f"{location[2]} entry {last + 1}"
     return f"item {last + 1} of {subject(location[:-1])}"
 
 
@@ -297,9 +311,9 @@ def place(location: Sequence[PathPart]) -> str:
     """Where a node is, for messages about its keys: ``turn 2``, ``'card' of expect entry 1 of turn 2``."""
     in_turn = len(location) >= 2 and location[0] == "steps" and isinstance(location[1], int)
     turn = int(location[1]) + 1 if in_turn else None
-    in_entry = in_turn and len(location) >= 4 and location[2] == "expect" and isinstance(location[3], int)
+    in_entry = in_turn and len(location) >= 4 and location[2] in _ENTRY_LISTS and isinstance(location[3], int)
     entry = int(location[3]) + 1 if in_entry else None
-    container = f"expect entry {entry} of turn {turn}" if entry else f"turn {turn}" if turn else None
+    container = f"{location[2]} entry {entry} of turn {turn}" if entry else f"turn {turn}" if turn else None
     depth = 4 if entry else 2 if turn else 0
     if len(location) == depth:
         return container or "the spec"

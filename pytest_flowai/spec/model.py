@@ -67,7 +67,8 @@ class Turn:
     wait: float seconds. ``originator`` and ``metadata`` are already merged over the spec's.
     ``timeout``/``settle``/``silence``/``patience``/``extra`` are the turn's own (the conversation holds the
     defaults); ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as
-    written (``order``, ``user.name``, ``env.HOME``).
+    written (``order``, ``user.name``, ``env.HOME``). ``forbid`` holds entries no reply may match: the first
+    bubble that matches one fails the turn at once.
     """
 
     index: int
@@ -88,6 +89,7 @@ class Turn:
     end_line: int
     variables: frozenset[str]
     defines: frozenset[str]
+    forbid: tuple[ExpectEntry, ...] = ()
 
     def __post_init__(self) -> None:
         # `expect: none` and a list of entries are one YAML key, so the loader cannot produce both.

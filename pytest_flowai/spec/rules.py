@@ -18,6 +18,7 @@ from pytest_flowai.spec.yamlload import PathPart, node_span
 
 ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait")
 REST_ONLY = frozenset({"location", "media"})
+_MESSAGES = ACTIONS[:4]
 # The value a placeholder stands for when a regex is compiled at load time: any plain literal will do.
 _PLACEHOLDER_STAND_IN = "x"
 _RESERVED = "env"
@@ -53,13 +54,13 @@ def strings(value: object) -> Iterator[str]:
 def turn_variables(spec: Mapping[str, object], turn: Mapping[str, object]) -> frozenset[str]:
     """Placeholder names a turn uses: what it sends (merged originator and metadata too) and expects."""
     sent = [turn[action_of(turn)], turn.get("params"), merged(spec, turn, "originator")]
-    sent += [merged(spec, turn, "metadata"), turn.get("expect")]
+    sent += [merged(spec, turn, "metadata"), turn.get("expect"), turn.get("forbid")]
     return frozenset(name for text in strings(sent) for name in placeholders(text))
 
 
-def _entries(turn: Mapping[str, object]) -> list[Mapping[str, object]]:
-    expect = turn.get("expect")
-    return [entry for entry in expect if isinstance(entry, Mapping)] if isinstance(expect, list) else []
+def _entries(turn: Mapping[str, object], key: str = "expect") -> list[Mapping[str, object]]:
+    listed = turn.get(key)
+    return [entry for entry in listed if isinstance(entry, Mapping)] if isinstance(listed, list) else []
 
 
 def regex_groups(pattern: str) -> frozenset[str]:
@@ -73,17 +74,28 @@ def regex_groups(pattern: str) -> frozenset[str]:
 def turn_defines(turn: Mapping[str, object]) -> frozenset[str]:
     """Variables a turn can set when it passes: ``save`` names and the named groups of its ``text`` regexes.
 
-    A regex under ``not`` captures nothing: it passes only when it does not match.
+    A regex under ``not`` captures nothing: it passes only when it does not match; nor does one under
+    ``any_of``, which may not be the element that passed. Those of ``all_of`` elements do. A ``forbid`` entry
+    defines nothing: when it matches, the turn fails.
     """
     names: set[str] = set()
     for entry in _entries(turn):
         save = entry.get("save")
         if isinstance(save, Mapping):
             names.update(str(key) for key in save)
-        text = entry.get("text")
-        if isinstance(text, Mapping) and isinstance(text.get("regex"), str):
-            names.update(regex_groups(str(text["regex"])))
+        names.update(_text_groups(entry.get("text")))
     return frozenset(names)
+
+
+def _text_groups(text: object) -> frozenset[str]:
+    if not isinstance(text, Mapping):
+        return frozenset()
+    if isinstance(text.get("regex"), str):
+        return regex_groups(str(text["regex"]))
+    elements = text.get("all_of")
+    if isinstance(elements, list):
+        return frozenset(name for element in elements for name in _text_groups(element))
+    return frozenset()
 
 
 class RuleChecker:
@@ -141,6 +153,26 @@ class RuleChecker:
             self._text(entry.get("text"), (*entry_location, "text"))
             self._schema(entry.get("schema"), (*entry_location, "schema"))
             self._reserved_names(entry.get("save"), (*entry_location, "save"))
+        self._forbid(turn, location, action)
+
+    def _forbid(self, turn: Mapping[str, object], location: tuple[PathPart, ...], action: str) -> None:
+        if "forbid" in turn and action not in _MESSAGES:
+            self.problem(
+                f"'forbid' belongs to a message turn (say, event, location, media), not a {action} turn",
+                (*location, "forbid"),
+                key=True,
+            )
+        for number, entry in enumerate(_entries(turn, "forbid")):
+            entry_location = (*location, "forbid", number)
+            self._text(entry.get("text"), (*entry_location, "text"))
+            self._schema(entry.get("schema"), (*entry_location, "schema"))
+            if "save" in entry:
+                self.problem(
+                    f"'save' has no place in forbid entry {number + 1}: a forbid entry captures nothing",
+                    (*entry_location, "save"),
+                    key=True,
+                    hint="a reply that matches a forbid entry fails the turn; save values in expect entries",
+                )
 
     def _text(self, text: object, location: tuple[PathPart, ...]) -> None:
         if not isinstance(text, Mapping):
@@ -149,6 +181,10 @@ class RuleChecker:
         if isinstance(pattern, str):
             self._regex(pattern, (*location, "regex"))
         self._text(text.get("not"), (*location, "not"))
+        for key in ("all_of", "any_of"):
+            elements = text.get(key)
+            for index, element in enumerate(elements if isinstance(elements, list) else []):
+                self._text(element, (*location, key, index))
 
     def _regex(self, pattern: str, location: tuple[PathPart, ...]) -> None:
         # With placeholders, compile a stand-in: each `{name}` replaced by a plain literal.

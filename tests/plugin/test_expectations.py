@@ -79,6 +79,39 @@ CASES = {
         failing=_steps(ORDER, "[{text: {contains: GREAT CHOICE}}]"),
         shows=(f"    payload.text: expected text containing 'GREAT CHOICE', got {SIZE!r}",),
     ),
+    "text similar": Case(
+        passing=_steps(ORDER, '[{text: {similar: "great choice - which size would you like", icase: true}}]'),
+        failing=_steps(ORDER, '[{text: {similar: "Which colour would you like today?"}}]'),
+        shows=(
+            "    payload.text: expected text at least 0.85 similar to 'Which colour would you like today?',"
+            f" got {SIZE!r} (0.75 similar)",
+        ),
+    ),
+    "text similar min": Case(
+        passing=_steps(ORDER, '[{text: {similar: "Which colour would you like today?", min: 0.7}}]'),
+        failing=_steps(ORDER, '[{text: {similar: "Great choice! Which sizes would you like?", min: 0.99}}]'),
+        shows=(
+            "    payload.text: expected text at least 0.99 similar to"
+            f" 'Great choice! Which sizes would you like?', got {SIZE!r} (0.98 similar)",
+        ),
+    ),
+    "text all_of": Case(
+        passing=_steps(ORDER, '[{text: {all_of: [{contains: Great}, {regex: "(?P<what>size)"}]}}]')
+        + "  - say: '{what}'\n",
+        failing=_steps(ORDER, "[{text: {all_of: [{contains: Great}, {contains: colour}]}}]"),
+        shows=(
+            "    payload.text: expected text containing 'Great' and containing 'colour',"
+            f" got {SIZE!r} (not containing 'colour')",
+        ),
+    ),
+    "text any_of": Case(
+        passing=_steps(ORDER, "[{text: {any_of: [Howdy, {contains: Which size}]}}]"),
+        failing=_steps(ORDER, '[{text: {any_of: [Howdy, {similar: "Pick a colour"}]}}]'),
+        shows=(
+            "    payload.text: expected text 'Howdy' or at least 0.85 similar to 'Pick a colour',"
+            f" got {SIZE!r} (0.35 similar)",
+        ),
+    ),
     "quickReplies labels": Case(
         passing=_steps(ORDER, "[{quickReplies: [Small, Medium, Large]}]"),
         failing=_steps(ORDER, "[{quickReplies: [Small, Large]}]"),

@@ -236,8 +236,8 @@ def test_text_mapping_needs_exactly_one_matcher() -> None:
     )[:3] == (
         4,
         28,
-        "text: a mapping needs exactly one of equals, contains, regex, one_of, not, "
-        "got 'equals' and 'contains'",
+        "text: a mapping needs exactly one of equals, contains, regex, one_of, not, similar, all_of, "
+        "any_of, got 'equals' and 'contains'",
     )
 
 
@@ -250,7 +250,11 @@ def test_text_mapping_with_only_icase() -> None:
             expect:
               - text: {icase: true}
         """
-    )[:3] == (4, 15, "text: a mapping needs exactly one of equals, contains, regex, one_of, not")
+    )[:3] == (
+        4,
+        15,
+        "text: a mapping needs exactly one of equals, contains, regex, one_of, not, similar, all_of, any_of",
+    )
 
 
 def test_text_of_a_wrong_type() -> None:
@@ -266,7 +270,7 @@ def test_text_of_a_wrong_type() -> None:
         4,
         15,
         "'text' must be a string (exact match) or a mapping with one of equals, contains, regex, "
-        "one_of, not, got 12",
+        "one_of, not, similar, all_of, any_of, got 12",
     )
 
 
