@@ -6,7 +6,6 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import os
 import re
@@ -22,16 +21,10 @@ from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, co
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
-from pytest_flowai.transports.base import (
-    Incoming,
-    Notice,
-    Outgoing,
-    OutgoingKind,
-    Transport,
-    TransportConfig,
-    open_transport,
-)
+from pytest_flowai.transports import open_transport
+from pytest_flowai.transports.base import Incoming, Notice, Outgoing, OutgoingKind, Transport, TransportConfig
 from pytest_flowai.transports.controls import Controls
+from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
 
 # -- settings --
 
@@ -75,57 +68,15 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
     )
 
 
-# -- params --
-
-
-def wire_params(params: Mapping[str, JSON]) -> JSONObject:
-    """Params as the wire carries them: `{"orderId": "42"}` becomes `{"orderId": [{"value": "42"}]}`."""
-    wired: JSONObject = {}
-    for name, value in params.items():
-        if isinstance(value, list) and all(isinstance(v, dict) and "value" in v for v in value):
-            wired[name] = value
-            continue
-        values = value if isinstance(value, list) else [value]
-        wired[name] = [{"value": v if isinstance(v, str) else _scalar_text(v)} for v in values]
-    return wired
-
-
-def _scalar_text(value: JSON) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# A `{var}` alone keeps its variable's type; where Flow.ai takes only strings, a number is sent as its text.
-_PROFILE_NUMBERS = frozenset({"timezone"})
-
-
-def _texts(mapping: Mapping[str, JSON], keep: frozenset[str] = frozenset()) -> JSONObject:
-    return {key: value if key in keep else as_text(value) for key, value in mapping.items()}
-
-
-def _originator(originator: Mapping[str, JSON]) -> JSONObject:
-    out = _texts({key: value for key, value in originator.items() if key != "profile"})
-    profile = originator.get("profile")
-    if isinstance(profile, dict):
-        out["profile"] = _texts(profile, keep=_PROFILE_NUMBERS)
-    return out
-
-
-def _metadata(metadata: Mapping[str, JSON]) -> JSONObject:
-    out: JSONObject = dict(metadata)
-    params = out.get("params")
-    if isinstance(params, dict):
-        out["params"] = wire_params(params)
-    if "language" in out:
-        out["language"] = as_text(out["language"])
-    contexts = out.get("contexts")
-    if isinstance(contexts, list):
-        out["contexts"] = [as_text(context) for context in contexts]
-    return out
-
-
 # -- the runner --
+
+# What a turn's action sends; control actions send no message.
+_OUTGOING_KINDS = {
+    ActionKind.SAY: OutgoingKind.TEXT,
+    ActionKind.EVENT: OutgoingKind.EVENT,
+    ActionKind.LOCATION: OutgoingKind.LOCATION,
+    ActionKind.MEDIA: OutgoingKind.MEDIA,
+}
 
 
 class ConversationRunner:
@@ -270,35 +221,14 @@ class ConversationRunner:
         originator: JSONObject,
         metadata: JSONObject,
     ) -> Outgoing:
-        # An empty originator is filled in by Outgoing.wire_originator, as the SDK would.
-        message = functools.partial(
-            Outgoing,
+        return build_outgoing(
+            _OUTGOING_KINDS[action],
+            value,
             thread_id=self.thread_id,
-            originator=_originator(originator),
-            metadata=_metadata(metadata),
-            params=wire_params(params),
+            params=params,
+            originator=originator,
+            metadata=metadata,
         )
-        fields = value if isinstance(value, dict) else {}
-        match action:
-            case ActionKind.SAY:
-                return message(kind=OutgoingKind.TEXT, speech=_text(value))
-            case ActionKind.EVENT:
-                return message(kind=OutgoingKind.EVENT, event_name=_text(value))
-            case ActionKind.LOCATION:
-                return message(
-                    kind=OutgoingKind.LOCATION,
-                    lat=_text(fields.get("lat")),
-                    long=_text(fields.get("long")),
-                    title=_optional_text(fields.get("title")),
-                )
-            case _:
-                return message(
-                    kind=OutgoingKind.MEDIA,
-                    media_type=_text(fields.get("mediaType")),
-                    url=_text(fields.get("url")),
-                    mime_type=_optional_text(fields.get("mimeType")),
-                    title=_optional_text(fields.get("title")),
-                )
 
     async def _ensure_transport(self) -> Transport:
         if self._transport is None:
@@ -556,33 +486,6 @@ def _undefined_hint(name: str) -> str:
     if name.startswith(ENV_PREFIX):
         return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
     return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
-
-
-def describe_outgoing(message: Outgoing) -> str:
-    """One line for the transcript: `say 'hello'`, `event ORDER_SHIPPED {orderId: 42}`."""
-    if message.kind is OutgoingKind.TEXT:
-        return f"say {message.speech!r}"
-    if message.kind is OutgoingKind.EVENT:
-        params = ", ".join(f"{k}: {_first_value(v)}" for k, v in message.params.items())
-        return f"event {message.event_name}" + (f" {{{params}}}" if params else "")
-    if message.kind is OutgoingKind.LOCATION:
-        title = f" ({message.title})" if message.title else ""
-        return f"location {message.lat},{message.long}{title}"
-    return f"media {message.media_type} {message.url}"
-
-
-def _first_value(value: JSON) -> JSON:
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        return value[0].get("value")
-    return value
-
-
-def _text(value: JSON) -> str:
-    return value if isinstance(value, str) else "" if value is None else _scalar_text(value)
-
-
-def _optional_text(value: JSON) -> str | None:
-    return None if value is None else _text(value)
 
 
 def _as_object(value: JSON) -> JSONObject:

@@ -25,7 +25,7 @@ from pytest_flowai.scheduler import Scheduler
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import new_http_client
+from pytest_flowai.transports.http import new_http_client
 
 if TYPE_CHECKING:
     from pytest_flowai.emulator import EmulatorThread

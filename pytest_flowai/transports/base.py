@@ -1,5 +1,5 @@
-"""The transport interface: what the user sends (`Outgoing`), what comes back (`Incoming`, `Notice`), the
-`Transport` protocol and `open_transport`. Knows nothing of specs; imports only errors and _json of ours.
+"""The transport interface: what the user sends (`Outgoing`), what comes back (`Incoming`, `Notice`) and the
+`Transport` protocol. Knows nothing of specs; imports only errors and _json of ours, never rest or ws.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from pytest_flowai.errors import TransportError
-from pytest_flowai.transports import TRANSPORT_KINDS
 
 if TYPE_CHECKING:
-    import httpx
-
     from pytest_flowai._json import JSONObject
 
 _REDACTED = "***"
@@ -170,26 +167,6 @@ class Transport(Protocol):
         await self.aclose()
 
 
-async def open_transport(
-    kind: str, config: TransportConfig, *, http: httpx.AsyncClient | None = None
-) -> Transport:
-    """Open a connected transport of ``kind`` ("socket" | "rest").
-
-    ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
-    """
-    # Imported here: ws and rest import this module.
-    if kind == "socket":
-        from pytest_flowai.transports.ws import SocketTransport
-
-        return await SocketTransport.open(config, http=http)
-    if kind == "rest":
-        from pytest_flowai.transports.rest import RestTransport
-
-        return await RestTransport.open(config, http=http)
-    known = ", ".join(map(repr, TRANSPORT_KINDS))
-    raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
-
-
 __all__ = [
     "Incoming",
     "Notice",
@@ -197,6 +174,5 @@ __all__ = [
     "OutgoingKind",
     "Transport",
     "TransportConfig",
-    "open_transport",
     "redact",
 ]

@@ -10,7 +10,7 @@ import httpx
 
 from pytest_flowai.errors import TransportError
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import HttpAnswer, new_http_client, request, thread_path
+from pytest_flowai.transports.http import HttpAnswer, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON

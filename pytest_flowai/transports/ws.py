@@ -1,41 +1,32 @@
-"""The Web socket transport: ``socket.info``, one WebSocket per conversation, ``message.send`` with a
-delivered echo per ``traceId``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
+"""The Web socket transport's I/O: ``socket.info``, one WebSocket per conversation, a reader that pumps
+frames through ``SocketProtocol``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from pytest_flowai.errors import FlowaiError, SchemaViolation, TransportError, quote
-from pytest_flowai.transports.base import (
-    Incoming,
-    Notice,
-    Outgoing,
-    OutgoingKind,
-    Transport,
-    TransportConfig,
+from pytest_flowai.errors import FlowaiError, TransportError
+from pytest_flowai.transports.base import Incoming, Notice, Outgoing, Transport, TransportConfig
+from pytest_flowai.transports.http import describe_cause, new_http_client, request
+from pytest_flowai.transports.socket_protocol import (
+    Delivered,
+    ProtocolFailure,
+    SocketProtocol,
+    check_sendable,
 )
-from pytest_flowai.transports.rest import check_schema, describe_cause, new_http_client, request
-
-if TYPE_CHECKING:
-    from pytest_flowai._json import JSON, JSONObject
 
 PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
 MAX_FRAME = 2**20  # the SDK accepts frames up to 1 MiB
-EVENT_SPEECH = "event attachment"  # the speech the SDK sends with an event and no text
 _CLOSE_TIMEOUT = 2.0
-_PING_FRAME = json.dumps({"type": "ping"})
 # socket.info answers that are final for a client id (no retry), as the SDK treats them.
 _REFUSED = (400, 401, 402, 403)
 
@@ -59,30 +50,6 @@ class _Failed:
     """A bad frame (an error frame, not JSON, off-schema), raised by the next ``receive``."""
 
     error: FlowaiError
-
-
-def _check_sendable(message: Outgoing) -> None:
-    if message.kind not in (OutgoingKind.TEXT, OutgoingKind.EVENT):
-        raise TransportError(
-            f"the Web socket API cannot send a {message.kind.value} message (it carries text and events "
-            "only); use the REST transport"
-        )
-
-
-def send_frame(message: Outgoing, *, trace_id: int, nonce: str | None = None) -> JSONObject:
-    """The ``message.send`` frame for a text or event ``message``, shaped as the SDK sends it."""
-    _check_sendable(message)
-    payload: JSONObject = {"threadId": message.thread_id, "traceId": trace_id}
-    if message.kind is OutgoingKind.EVENT:
-        payload["speech"] = EVENT_SPEECH
-        payload["attachment"] = {"type": "event", "payload": {"name": message.event_name}}
-    else:
-        payload["speech"] = message.speech
-    payload["originator"] = message.wire_originator()
-    payload["metadata"] = message.wire_metadata()
-    if nonce is not None:
-        payload["nonce"] = nonce
-    return {"type": "message.send", "payload": payload}
 
 
 def _shown(endpoint: str) -> str:
@@ -117,7 +84,7 @@ class SocketTransport(Transport):
         self._ping_interval = ping_interval
         self._queue: asyncio.Queue[Incoming | Notice | _Dropped | _Failed] = asyncio.Queue()
         self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
-        self._trace_ids = itertools.count(1)
+        self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pinger: asyncio.Task[None] | None = None
@@ -125,9 +92,7 @@ class SocketTransport(Transport):
         self._drop: _Dropped | None = None
         self._reconnected = False
         self._closing = False
-        self._secret: str | None = None
         self._recover_lock = asyncio.Lock()
-        self.pongs_received = 0
 
     @classmethod
     async def open(
@@ -149,14 +114,19 @@ class SocketTransport(Transport):
     def __repr__(self) -> str:
         return f"SocketTransport(url={self._config.url!r}, client_id={self._client_id!r})"
 
+    @property
+    def pongs_received(self) -> int:
+        """How many pongs the server sent: the keep-alive's proof of life."""
+        return self._protocol.pongs_received
+
     # -- connecting ---------------------------------------------------------------------------------
 
     async def _endpoint(self) -> str:
         """Ask ``socket.info`` for a single-use WebSocket endpoint."""
         # Identity both as query parameters (the documents) and headers (the current SDK).
         headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._config.session_id}
-        if self._secret is not None:
-            headers["x-flowai-secret"] = self._secret
+        if self._protocol.secret is not None:
+            headers["x-flowai-secret"] = self._protocol.secret
         answer = await request(
             self._http,
             "GET",
@@ -180,7 +150,7 @@ class SocketTransport(Transport):
             )
         secret = body.get("secret")
         if isinstance(secret, str):
-            self._secret = secret
+            self._protocol.secret = secret
         payload = body.get("payload")
         endpoint = payload.get("endpoint") if isinstance(payload, dict) else None
         if not isinstance(endpoint, str):
@@ -251,45 +221,21 @@ class SocketTransport(Transport):
         while True:
             await asyncio.sleep(self._ping_interval)
             try:
-                await ws.send(_PING_FRAME)
+                await ws.send(self._protocol.ping())
             except ConnectionClosed:
                 return  # the reader reports the drop
 
     def _handle(self, data: str | bytes) -> None:
-        at = time.monotonic()
-        text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
-        try:
-            frame: JSON = json.loads(text)
-        except ValueError as exc:
-            error = TransportError(f"the server sent a frame that is not JSON: {quote(text)}")
-            error.__cause__ = exc
-            self._fail(error)
-            return
-        try:
-            check_schema(frame, "server-frame")
-        except SchemaViolation as exc:
-            self._fail(exc)
-            return
-        if not isinstance(frame, dict):
-            return  # unreachable: the schema requires an object
-        kind = frame.get("type")
-        payload = frame.get("payload")
-        if kind == "message.received" and isinstance(payload, dict):
-            self._queue.put_nowait(Incoming(payload=payload, at=at))
-        elif kind == "message.delivered" and isinstance(payload, dict):
-            trace_id = payload.get("traceId")
-            future = self._pending.get(trace_id) if isinstance(trace_id, int) else None
-            if future is not None and not future.done():
-                future.set_result(None)
-        elif kind == "error":
-            self._fail(TransportError(f"the server sent an error: {frame.get('message')}"))
-        elif kind == "pong":
-            self.pongs_received += 1  # nothing to answer
-        elif kind == "secret.generated" and isinstance(payload, dict):
-            secret = payload.get("secret")
-            if isinstance(secret, str):
-                self._secret = secret
-        # agent.typing, interruption.occurred: nothing a test waits for.
+        for event in self._protocol.receive_frame(data, at=time.monotonic()):
+            if isinstance(event, Incoming):
+                self._queue.put_nowait(event)
+            elif isinstance(event, Delivered):
+                future = self._pending.get(event.trace_id)
+                if future is not None and not future.done():
+                    future.set_result(None)
+            elif isinstance(event, ProtocolFailure):
+                self._fail(event.error)
+            # A pong: nothing to answer.
 
     def _fail(self, error: FlowaiError) -> None:
         """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
@@ -308,7 +254,7 @@ class SocketTransport(Transport):
     async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
         """Send a text or an event and wait for its ``message.delivered``; resend once after a reconnect."""
         self._check_open()
-        _check_sendable(message)
+        check_sendable(message)
         loop = asyncio.get_running_loop()
         while True:
             if self._drop is not None:
@@ -318,14 +264,14 @@ class SocketTransport(Transport):
             ws = self._ws
             if ws is None:
                 raise TransportError("the socket transport is not connected", url=self._config.url)
-            trace_id = next(self._trace_ids)
-            text = json.dumps(send_frame(message, trace_id=trace_id, nonce=self._secret))
+            frame = self._protocol.send_message(message)
+            trace_id = frame.trace_id
             future: asyncio.Future[_Dropped | None] = loop.create_future()
             self._pending[trace_id] = future
             try:
                 async with asyncio.timeout(timeout):
                     try:
-                        await ws.send(text)
+                        await ws.send(frame.text)
                     except ConnectionClosed:
                         await self._reader_finished()
                         continue
@@ -335,6 +281,7 @@ class SocketTransport(Transport):
                     f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
                 ) from exc
             finally:
+                self._protocol.forget(trace_id)
                 self._pending.pop(trace_id, None)
                 if future.done() and not future.cancelled():
                     future.exception()  # mark a failure as seen; it was raised above if it mattered
@@ -399,4 +346,4 @@ class SocketTransport(Transport):
             await self._http.aclose()
 
 
-__all__ = ["MAX_FRAME", "PING_INTERVAL", "SocketTransport", "send_frame"]
+__all__ = ["MAX_FRAME", "PING_INTERVAL", "SocketTransport"]
