@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed
+from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed, cut
 from pytest_flowai.expect import Bubble, TurnMatcher, TurnResult, bubbles_of, compile_entry
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExtraMode, Turn
@@ -100,6 +100,10 @@ class ConversationRunner:
         self._transport: Transport | None = None
         self._controls: Controls | None = None
         self.variables: dict[str, JSON] = dict(conversation.vars)
+        # This turn's replies that no expectation may match (another thread's, a duplicate), and the close
+        # of the connection that lost its replies, if one happened.
+        self._unasked: list[str] = []
+        self._turn_drop: str | None = None
 
     @property
     def transport_kind(self) -> str:
@@ -126,6 +130,8 @@ class ConversationRunner:
     async def run_turn(self, turn: Turn) -> None:
         """Run one turn: send, collect and check; raises TurnFailed or TransportError."""
         timing = _timing(turn, self.conversation, self.settings)
+        self._unasked = []
+        self._turn_drop = None
         try:
             value = interpolate(turn.value, self.variables, self.settings.env)
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
@@ -154,6 +160,7 @@ class ConversationRunner:
             matcher = TurnMatcher(entries, unordered=timing.unordered, extra=timing.extra)
             if turn.expect_none:
                 await self._listen_for_silence(turn, timing)
+                self._pass(turn, timing)
                 return
             fell_quiet = await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
         except SchemaViolation as exc:
@@ -171,7 +178,7 @@ class ConversationRunner:
 
         if turn.expect is None:
             # No expectations: the replies were recorded and schema-checked, nothing more is asked of them.
-            self._end(turn, ok=True)
+            self._pass(turn, timing)
             return
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
@@ -209,7 +216,7 @@ class ConversationRunner:
             return
 
         message = self._outgoing(action, value, params, originator, metadata)
-        transport = await self._ensure_transport()
+        transport = await self._ensure_transport(timing.timeout)
         self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(message), at=now))
         await transport.send(message, timeout=timing.timeout)
 
@@ -230,9 +237,11 @@ class ConversationRunner:
             metadata=metadata,
         )
 
-    async def _ensure_transport(self) -> Transport:
+    async def _ensure_transport(self, timeout: float) -> Transport:  # noqa: ASYNC109
         if self._transport is None:
-            self._transport = await open_transport(self.transport_kind, self.settings.config, http=self._http)
+            self._transport = await open_transport(
+                self.transport_kind, self.settings.config, http=self._http, timeout=timeout
+            )
         return self._transport
 
     # -- collecting replies --
@@ -247,9 +256,24 @@ class ConversationRunner:
             item = await transport.receive(max(deadline - time.monotonic(), 0.0))
             if isinstance(item, Notice):
                 self.transcript.add(Noted(turn=turn.index, text=item.text, at=item.at))
+                if item.drop is not None:
+                    self._turn_drop = item.drop
                 continue
-            if item is not None:
-                self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
+            if item is None:
+                return None
+            self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
+            if item.foreign:
+                thread = cut(item.thread_id, 100)
+                self._note(
+                    turn,
+                    f"a reply for thread {thread} arrived on this conversation's connection; not matched",
+                )
+                self._unasked.append(f"a reply for thread {thread}")
+                continue
+            if item.duplicate:
+                self._note(turn, "the reply above arrived twice (delivered again); not matched a second time")
+                self._unasked.append("a duplicate of an earlier reply")
+                continue
             return item
 
     async def _collect(
@@ -281,6 +305,11 @@ class ConversationRunner:
             else:
                 wait = remaining
             item = await self._next(turn, min(wait, remaining))
+            if self._turn_drop is not None and expect_given and not matcher.satisfied:
+                raise TransportError(
+                    f"the connection closed mid-turn ({self._turn_drop}) before the expected reply came;"
+                    " it was reopened, but what the bot sent meanwhile is lost"
+                )
             if item is None:
                 if not expect_given or matcher.satisfied:
                     return False
@@ -302,7 +331,6 @@ class ConversationRunner:
         while True:
             item = await self._next(turn, deadline - time.monotonic())
             if item is None:
-                self._end(turn, ok=True)
                 return
             # The sync REST answer to a message the bot ignores is a payload without messages: silence.
             if _has_messages(item):
@@ -323,7 +351,33 @@ class ConversationRunner:
 
     # -- outcome --
 
+    def _note(self, turn: Turn, text: str) -> None:
+        self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+
+    def _check_unasked(self, turn: Turn, timing: _Timing, result: TurnResult | None = None) -> None:
+        """Replies no expectation may match (another thread's, duplicates) count as extras: under
+        `extra: fail` they fail the turn, under `warn` they are a warning."""
+        if not self._unasked:
+            return
+        what = ", ".join(self._unasked)
+        if timing.extra is ExtraMode.FAIL:
+            count = len(self._unasked)
+            came = (
+                "a reply the turn did not ask for"
+                if count == 1
+                else f"{count} replies the turn did not ask for"
+            )
+            detail = result.describe_failure() if result is not None and not result.ok else None
+            self._fail(turn, f"{came} arrived ({what}) (extra: fail)", detail=detail)
+        if timing.extra is ExtraMode.WARN:
+            self._note(turn, f"warning: {what} arrived and matched no expectation")
+
+    def _pass(self, turn: Turn, timing: _Timing) -> None:
+        self._check_unasked(turn, timing)
+        self._end(turn, ok=True)
+
     def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing, *, fell_quiet: bool) -> None:
+        self._check_unasked(turn, timing, result)
         if not result.ok:
             failure = result.failures[0] if result.failures else None
             streaming = self._transport.streaming if self._transport is not None else True

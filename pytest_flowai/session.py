@@ -126,6 +126,7 @@ class FlowaiSession:
                 client_id=opts.client_id,
                 api_key=opts.api_key,
                 session_id=self._run_id,
+                max_reply_bytes=opts.max_reply_bytes,
             )
         else:
             config = self._start_emulator()
@@ -151,7 +152,11 @@ class FlowaiSession:
         emulator.start()
         self.emulator = emulator
         return TransportConfig(
-            url=emulator.url, client_id=client_id, api_key=api_key, session_id=self._run_id
+            url=emulator.url,
+            client_id=client_id,
+            api_key=api_key,
+            session_id=self._run_id,
+            max_reply_bytes=self.options.max_reply_bytes,
         )
 
     # -- running conversations --

@@ -56,11 +56,16 @@ _HOMES = {
 
 
 async def open_transport(
-    kind: str, config: TransportConfig, *, http: httpx.AsyncClient | None = None
+    kind: str,
+    config: TransportConfig,
+    *,
+    http: httpx.AsyncClient | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109
 ) -> Transport:
     """Open a connected transport of ``kind`` (one of ``TRANSPORT_KINDS``).
 
     ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
+    ``timeout``: what connecting may take (the turn's timeout); else the config's ``connect_timeout``.
     """
     home = _KINDS.get(kind)
     if home is None:
@@ -68,7 +73,7 @@ async def open_transport(
         raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
     module, name = home
     cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    transport: Transport = await cls.open(config, http=http)
+    transport: Transport = await cls.open(config, http=http, timeout=timeout)
     return transport
 
 

@@ -114,6 +114,7 @@ class Controls:
             method,
             f"{self._config.url}/rest/v1/{route}/{thread_path(thread_id)}",
             timeout=self._timeout if timeout is None else timeout,
+            max_bytes=self._config.max_reply_bytes,
             api_key=self._config.api_key,
             params=params,
             body=body,

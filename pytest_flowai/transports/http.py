@@ -5,7 +5,7 @@ that turns every httpx error into a ``TransportError``, and the answer it return
 from __future__ import annotations
 
 import asyncio
-import json
+import codecs
 import os
 import socket
 import urllib.parse
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from pytest_flowai.errors import TransportError, quote
-from pytest_flowai.transports.base import redact
-from pytest_flowai.transports.checks import check_schema
+from pytest_flowai.transports.base import DEFAULT_MAX_REPLY_BYTES, redact
+from pytest_flowai.transports.checks import TooDeep, check_schema, parse_json
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON
@@ -52,13 +52,18 @@ def describe_cause(exc: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpAnswer:
-    """An HTTP answer: its status, its text and its JSON body (``is_json`` False when it did not parse)."""
+    """An HTTP answer: its status, its text and its JSON body (``is_json`` False when it did not parse).
+
+    ``location`` and ``retry_after`` are those headers, for the messages of a redirect or a 429.
+    """
 
     url: str
     status: int
     text: str
     body: JSON
     is_json: bool
+    location: str | None = None
+    retry_after: str | None = None
 
     def excerpt(self) -> str:
         """The body quoted and cut, for error messages."""
@@ -99,16 +104,19 @@ async def request(
     url: str,
     *,
     timeout: float,  # noqa: ASYNC109
+    max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     api_key: str | None = None,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     body: JSON = None,
     what: str = "",
 ) -> HttpAnswer:
-    """Send one HTTP request, bounded by ``timeout`` in all (connect, send, read the whole body).
+    """Send one HTTP request, bounded by ``timeout`` in all (connect, send, read the whole body) and by
+    ``max_bytes`` for the body, which is read as it streams in and abandoned at the cap.
 
-    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout; its
-    message starts with ``what`` (what we were doing), else the method.
+    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout, a body
+    over the cap or JSON nested too deep; its message starts with ``what`` (what we were doing), else the
+    method.
     """
     doing = what or method
     all_headers = dict(headers or {})
@@ -117,15 +125,15 @@ async def request(
     shown = str(httpx.URL(url, params=params))
     try:
         async with asyncio.timeout(timeout):
-            response = await http.request(
+            async with http.stream(
                 method,
                 url,
                 params=params,
                 headers=all_headers,
                 json=body if method != "GET" else None,
                 timeout=httpx.Timeout(timeout),
-            )
-            text = response.text
+            ) as response:
+                raw = await _read_capped(response, max_bytes, doing, shown)
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
     except httpx.ConnectError as exc:
@@ -135,17 +143,64 @@ async def request(
         raise TransportError(
             f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown
         ) from exc
-    text = redact(text, api_key)
+    text = redact(raw.decode(_encoding(response), errors="replace"), api_key)
     try:
-        parsed: JSON = json.loads(text) if text else None
+        parsed: JSON = parse_json(text) if text else None
         is_json = bool(text)
+    except TooDeep as exc:
+        raise TransportError(f"{doing}: the server answered with {exc}", url=shown) from None
     except ValueError:
         parsed, is_json = None, False
-    return HttpAnswer(url=shown, status=response.status_code, text=text, body=parsed, is_json=is_json)
+    location = response.headers.get("location")
+    return HttpAnswer(
+        url=shown,
+        status=response.status_code,
+        text=text,
+        body=parsed,
+        is_json=is_json,
+        location=redact(location, api_key) if location is not None else None,
+        retry_after=response.headers.get("retry-after"),
+    )
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, doing: str, shown: str) -> bytes:
+    """The body, or a ``TransportError`` as soon as it (or its announced length) passes ``max_bytes``."""
+    announced = response.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) > max_bytes:
+        raise TransportError(
+            f"{doing}: the answer is {int(announced)} bytes, over the size limit of {max_bytes} bytes",
+            url=shown,
+        )
+    chunks = bytearray()
+    async for chunk in response.aiter_bytes():
+        chunks += chunk
+        if len(chunks) > max_bytes:
+            raise TransportError(
+                f"{doing}: the answer is over the size limit of {max_bytes} bytes (stopped reading there)",
+                url=shown,
+            )
+    return bytes(chunks)
+
+
+def _encoding(response: httpx.Response) -> str:
+    """The body's charset when Python knows it, else UTF-8 (JSON's own)."""
+    name = response.charset_encoding or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return "utf-8"
+    return name
 
 
 def failed_status(answer: HttpAnswer, what: str) -> TransportError:
-    """The error for a non-2xx answer: the status and the server's message."""
+    """The error for a non-2xx answer: the status and the server's message (a redirect: where to)."""
+    if 300 <= answer.status < 400:
+        where = quote(answer.location) if answer.location else "no Location header"
+        return TransportError(
+            f"{what}: HTTP {answer.status}, a redirect to {where}; redirects are not followed"
+            " (use the address it points to as the base URL if it is the right one)",
+            url=answer.url,
+        )
     refused = answer.status in (401, 403)
     hint = " (the API key was refused)" if refused else ""
     return TransportError(

@@ -1,5 +1,5 @@
 """The Web socket protocol without I/O: messages in, frames (text) out; frames in, events out. Matches
-``message.delivered`` to sends by ``traceId`` and checks every frame against the protocol schema.
+``message.delivered`` to sends by ``traceId``, replies to threads by ``threadId``, and checks every frame.
 Imports base and checks of ours only: no asyncio, no websockets, no clock (the time is an argument).
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pytest_flowai.errors import FlowaiError, SchemaViolation, TransportError, quote
 from pytest_flowai.transports.base import Incoming, Outgoing, OutgoingKind
-from pytest_flowai.transports.checks import check_schema
+from pytest_flowai.transports.checks import TooDeep, check_schema, parse_json
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON, JSONObject
@@ -87,6 +87,10 @@ class SocketProtocol:
     def __init__(self) -> None:
         self._trace_ids = itertools.count(1)
         self._awaiting: set[int] = set()
+        # The threads this connection sent on: a reply naming another one answers someone else.
+        self._threads: set[str] = set()
+        # The replies since the last send, to tell a payload delivered twice.
+        self._seen: set[str] = set()
         # Flow.ai's `secret.generated` (or socket.info's `secret`): the nonce of later sends.
         self.secret: str | None = None
         self.pongs_received = 0
@@ -97,6 +101,8 @@ class SocketProtocol:
         trace_id = next(self._trace_ids)
         text = json.dumps(send_frame(message, trace_id=trace_id, nonce=self.secret))
         self._awaiting.add(trace_id)
+        self._threads.add(message.thread_id)
+        self._seen.clear()
         return OutgoingFrame(trace_id=trace_id, text=text)
 
     def forget(self, trace_id: int) -> None:
@@ -111,7 +117,9 @@ class SocketProtocol:
         """The events a frame from the server brings, ``at`` being its ``time.monotonic()``."""
         text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
         try:
-            frame: JSON = json.loads(text)
+            frame: JSON = parse_json(text)
+        except TooDeep as exc:
+            return [ProtocolFailure(error=TransportError(f"the server sent a frame of {exc}"))]
         except ValueError as exc:
             error = TransportError(f"the server sent a frame that is not JSON: {quote(text)}")
             error.__cause__ = exc
@@ -125,7 +133,7 @@ class SocketProtocol:
         kind = frame.get("type")
         payload = frame.get("payload")
         if kind == "message.received" and isinstance(payload, dict):
-            return [Incoming(payload=payload, at=at)]
+            return [self._reply(payload, at)]
         if kind == "message.delivered" and isinstance(payload, dict):
             trace_id = payload.get("traceId")
             if isinstance(trace_id, int) and trace_id in self._awaiting:
@@ -145,6 +153,14 @@ class SocketProtocol:
                 self.secret = secret
         # agent.typing, interruption.occurred: nothing a test waits for.
         return []
+
+    def _reply(self, payload: JSONObject, at: float) -> Incoming:
+        thread = payload.get("threadId")
+        foreign = not (isinstance(thread, str) and thread in self._threads)
+        key = json.dumps(payload, sort_keys=True)
+        duplicate = key in self._seen
+        self._seen.add(key)
+        return Incoming(payload=payload, at=at, foreign=foreign, duplicate=duplicate)
 
 
 __all__ = [

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.frames import CloseCode
+from websockets.uri import parse_uri
 
-from pytest_flowai.errors import FlowaiError, TransportError
+from pytest_flowai.errors import FlowaiError, TransportError, quote
 from pytest_flowai.transports.base import Incoming, Notice, Outgoing, Transport, TransportConfig
 from pytest_flowai.transports.http import describe_cause, new_http_client, request
 from pytest_flowai.transports.socket_protocol import (
@@ -25,7 +27,6 @@ from pytest_flowai.transports.socket_protocol import (
 )
 
 PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
-MAX_FRAME = 2**20  # the SDK accepts frames up to 1 MiB
 _CLOSE_TIMEOUT = 2.0
 # socket.info answers that are final for a client id (no retry), as the SDK treats them.
 _REFUSED = (400, 401, 402, 403)
@@ -47,15 +48,53 @@ class _Dropped:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Failed:
-    """A bad frame (an error frame, not JSON, off-schema), raised by the next ``receive``."""
+    """A bad frame (an error frame, not JSON, off-schema, too big), raised by the next ``receive``."""
 
     error: FlowaiError
 
 
 def _shown(endpoint: str) -> str:
     """The endpoint without its query: a single-use token may live there."""
-    parts = urllib.parse.urlsplit(endpoint)
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+    except ValueError:  # a broken netloc ("[::1"): cut at the query by hand
+        return endpoint.split("?", 1)[0]
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _check_endpoint(endpoint: str, url: str) -> None:
+    """Raise ``TransportError`` for an endpoint no WebSocket can open: another scheme, a bad port or host."""
+    try:
+        parse_uri(endpoint)
+    except WebSocketException as exc:  # InvalidURI: not ws:// or wss://, or unparsable
+        problem = str(getattr(exc, "msg", "")) or "not a ws:// or wss:// URL"
+    except ValueError as exc:  # a port out of range or not a number, a host IDNA cannot encode
+        problem = str(exc) or type(exc).__name__
+    else:
+        return
+    raise TransportError(
+        f"socket.info gave an endpoint that is not a usable WebSocket URL ({problem}): "
+        f"{quote(_shown(endpoint))}",
+        url=url,
+    )
+
+
+def _our_close(ws: ClientConnection, max_bytes: int) -> TransportError | None:
+    """The error when we closed the connection because of what the server sent (not a drop to recover)."""
+    protocol = ws.protocol
+    sent, rcvd = protocol.close_sent, protocol.close_rcvd
+    if sent is None or (rcvd is not None and not protocol.close_rcvd_then_sent):
+        return None
+    reason = f" ({sent.reason})" if sent.reason else ""
+    if sent.code == CloseCode.MESSAGE_TOO_BIG:
+        return TransportError(
+            f"the server sent a frame over the size limit of {max_bytes} bytes (code 1009{reason})"
+        )
+    if sent.code == CloseCode.INVALID_DATA:
+        return TransportError(f"the server sent a frame that is not valid UTF-8 text (code 1007{reason})")
+    if sent.code == CloseCode.PROTOCOL_ERROR:
+        return TransportError(f"the server broke the WebSocket protocol (code 1002{reason})")
+    return None
 
 
 class SocketTransport(Transport):
@@ -92,7 +131,10 @@ class SocketTransport(Transport):
         self._drop: _Dropped | None = None
         self._reconnected = False
         self._closing = False
+        self._broken: TransportError | None = None
         self._recover_lock = asyncio.Lock()
+        # What a reconnect may take: the timeout of the last send (the turn's), not of one receive wait.
+        self._connect_timeout = config.connect_timeout
 
     @classmethod
     async def open(
@@ -101,11 +143,15 @@ class SocketTransport(Transport):
         *,
         http: httpx.AsyncClient | None = None,
         ping_interval: float = PING_INTERVAL,
+        timeout: float | None = None,  # noqa: ASYNC109
     ) -> SocketTransport:
-        """A connected transport (``socket.info`` asked, WebSocket open). Raises ``TransportError``."""
+        """A connected transport (``socket.info`` asked, WebSocket open) within ``timeout`` seconds (else
+        the config's ``connect_timeout``). Raises ``TransportError``."""
         transport = cls(config, http=http, ping_interval=ping_interval)
+        if timeout is not None:
+            transport._connect_timeout = timeout
         try:
-            await transport._connect()
+            await transport._connect(transport._connect_timeout)
         except BaseException:
             await transport.aclose()
             raise
@@ -121,7 +167,7 @@ class SocketTransport(Transport):
 
     # -- connecting ---------------------------------------------------------------------------------
 
-    async def _endpoint(self) -> str:
+    async def _endpoint(self, timeout: float) -> str:  # noqa: ASYNC109
         """Ask ``socket.info`` for a single-use WebSocket endpoint."""
         # Identity both as query parameters (the documents) and headers (the current SDK).
         headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._config.session_id}
@@ -131,7 +177,8 @@ class SocketTransport(Transport):
             self._http,
             "GET",
             f"{self._config.url}/socket.info",
-            timeout=self._config.connect_timeout,
+            timeout=timeout,
+            max_bytes=self._config.max_reply_bytes,
             params={"clientId": self._client_id, "sessionId": self._config.session_id},
             headers=headers,
             what="asking socket.info for an endpoint",
@@ -155,16 +202,20 @@ class SocketTransport(Transport):
         endpoint = payload.get("endpoint") if isinstance(payload, dict) else None
         if not isinstance(endpoint, str):
             raise TransportError(f"socket.info gave no endpoint: {answer.excerpt()}", url=answer.url)
+        _check_endpoint(endpoint, answer.url)
         return endpoint
 
-    async def _connect(self) -> None:
-        endpoint = await self._endpoint()
+    async def _connect(self, timeout: float) -> None:  # noqa: ASYNC109
+        """``socket.info`` and the handshake, both within ``timeout`` seconds in all."""
+        deadline = time.monotonic() + timeout
+        endpoint = await self._endpoint(timeout)
+        left = max(deadline - time.monotonic(), 0.001)
         try:
             ws = await connect(
                 endpoint,
                 compression=None,
-                max_size=MAX_FRAME,
-                open_timeout=self._config.connect_timeout,
+                max_size=self._config.max_reply_bytes,
+                open_timeout=left,
                 # Keep-alive is the protocol's own {"type": "ping"} frame, as the SDK does it.
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
@@ -175,9 +226,11 @@ class SocketTransport(Transport):
             ) from exc
         except TimeoutError as exc:
             raise TransportError(
-                f"the WebSocket did not open within {self._config.connect_timeout:g}s", url=_shown(endpoint)
+                f"the WebSocket did not open within {timeout:g}s (socket.info and the handshake)",
+                url=_shown(endpoint),
             ) from exc
-        except (WebSocketException, OSError) as exc:
+        except (WebSocketException, OSError, ValueError) as exc:
+            # ValueError: a host name the resolver's IDNA codec refuses (a label over 63 characters).
             raise TransportError(
                 f"cannot open the WebSocket: {describe_cause(exc)}", url=_shown(endpoint)
             ) from exc
@@ -199,8 +252,11 @@ class SocketTransport(Transport):
                 )
             self._reconnected = True
             await self._stop_tasks()
-            await self._connect()
-            return Notice(text=f"connection dropped ({drop.describe()}); reconnected", at=time.monotonic())
+            await self._connect(self._connect_timeout)
+            described = drop.describe()
+            return Notice(
+                text=f"connection dropped ({described}); reconnected", at=time.monotonic(), drop=described
+            )
 
     # -- the two background tasks -------------------------------------------------------------------
 
@@ -209,6 +265,12 @@ class SocketTransport(Transport):
             async for data in ws:
                 self._handle(data)
         if self._closing or generation != self._generation:
+            return
+        failure = _our_close(ws, self._config.max_reply_bytes)
+        if failure is not None:
+            # Not a drop: the server sent something we refuse, and would send it again after a reconnect.
+            self._broken = failure
+            self._fail(failure)
             return
         drop = _Dropped(generation=generation, code=ws.close_code or 1006, reason=ws.close_reason or "")
         self._drop = drop
@@ -256,7 +318,11 @@ class SocketTransport(Transport):
         self._check_open()
         check_sendable(message)
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._connect_timeout = timeout
         while True:
+            if self._broken is not None:
+                raise self._broken
             if self._drop is not None:
                 notice = await self._recover(self._drop)
                 if notice is not None:
@@ -269,7 +335,7 @@ class SocketTransport(Transport):
             future: asyncio.Future[_Dropped | None] = loop.create_future()
             self._pending[trace_id] = future
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout_at(deadline):
                     try:
                         await ws.send(frame.text)
                     except ConnectionClosed:
@@ -346,4 +412,4 @@ class SocketTransport(Transport):
             await self._http.aclose()
 
 
-__all__ = ["MAX_FRAME", "PING_INTERVAL", "SocketTransport"]
+__all__ = ["PING_INTERVAL", "SocketTransport"]
