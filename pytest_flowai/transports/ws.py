@@ -65,7 +65,8 @@ def _shown(endpoint: str) -> str:
 def _check_endpoint(endpoint: str, url: str) -> None:
     """Raise ``TransportError`` for an endpoint no WebSocket can open: another scheme, a bad port or host."""
     try:
-        parse_uri(endpoint)
+        # The resolver encodes the host with IDNA; a label over 63 characters fails there, so check now.
+        parse_uri(endpoint).host.encode("idna")
     except WebSocketException as exc:  # InvalidURI: not ws:// or wss://, or unparsable
         problem = str(getattr(exc, "msg", "")) or "not a ws:// or wss:// URL"
     except ValueError as exc:  # a port out of range or not a number, a host IDNA cannot encode
@@ -85,7 +86,7 @@ def _our_close(ws: ClientConnection, max_bytes: int) -> TransportError | None:
     sent, rcvd = protocol.close_sent, protocol.close_rcvd
     if sent is None or (rcvd is not None and not protocol.close_rcvd_then_sent):
         return None
-    reason = f" ({sent.reason})" if sent.reason else ""
+    reason = f": {sent.reason}" if sent.reason else ""
     if sent.code == CloseCode.MESSAGE_TOO_BIG:
         return TransportError(
             f"the server sent a frame over the size limit of {max_bytes} bytes (code 1009{reason})"

@@ -139,3 +139,39 @@ def test_a_location_cannot_be_framed() -> None:
     location = Outgoing(kind=OutgoingKind.LOCATION, thread_id=THREAD, lat="1", long="2")
     with pytest.raises(TransportError, match="use the REST transport"):
         SocketProtocol().send_message(location)
+
+
+def test_a_reply_for_another_thread_is_marked_foreign() -> None:
+    """A reply naming a thread this connection never sent on is foreign; one for its own thread is not."""
+    protocol = SocketProtocol()
+    protocol.send_message(hello())
+    (own,) = protocol.receive_frame(frame("message.received", reply()), at=AT)
+    (other,) = protocol.receive_frame(frame("message.received", reply(thread="other|o_x")), at=AT)
+    assert isinstance(own, Incoming)
+    assert not own.foreign
+    assert isinstance(other, Incoming)
+    assert other.foreign
+    assert other.thread_id == "other|o_x"
+
+
+def test_the_same_reply_twice_is_marked_duplicate_until_the_next_send() -> None:
+    """A payload that arrives again since the last send is a duplicate; after a new send it is not."""
+    protocol = SocketProtocol()
+    protocol.send_message(hello())
+    first, second = (protocol.receive_frame(frame("message.received", reply()), at=AT)[0] for _ in range(2))
+    assert isinstance(first, Incoming)
+    assert not first.duplicate
+    assert isinstance(second, Incoming)
+    assert second.duplicate
+    protocol.send_message(hello())
+    (again,) = protocol.receive_frame(frame("message.received", reply()), at=AT)
+    assert isinstance(again, Incoming)
+    assert not again.duplicate
+
+
+@pytest.mark.parametrize("depth", [65, 100_000], ids=["just-past", "far-past"])
+def test_json_nested_too_deep_is_a_failure(depth: int) -> None:
+    """A frame nested past the limit fails clearly, however deep (no RecursionError)."""
+    (failure,) = SocketProtocol().receive_frame("[" * depth + "]" * depth, at=AT)
+    assert isinstance(failure, ProtocolFailure)
+    assert str(failure.error) == "the server sent a frame of JSON nested deeper than 64 levels"
