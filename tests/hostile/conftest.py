@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server import HostileThread
+from hostile_server import HostileThread
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from cases import API_KEY, CASES, Case, expected_lines, files, ini
-from server import HostileThread
+from hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
+from hostile_server import HostileThread
 
 BOUND = 60.0  # seconds a run of two one-turn specs may take before it counts as a hang
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from cases import API_KEY, CASES, Case, expected_lines, files, ini
-from server import HostileThread
+from hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
+from hostile_server import HostileThread
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
