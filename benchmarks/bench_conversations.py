@@ -25,7 +25,7 @@ from pytest_flowai.emulator import EmulatorThread
 from pytest_flowai.spec import load_spec_text
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import new_http_client
+from pytest_flowai.transports.http import new_http_client
 
 ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ["hello", "I want to order a pizza", "large"]

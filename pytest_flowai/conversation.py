@@ -6,7 +6,6 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import os
 import re
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed
+from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed, cut
 from pytest_flowai.expect import (
     Bubble,
     Expectation,
@@ -30,16 +29,10 @@ from pytest_flowai.expect import (
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
-from pytest_flowai.transports.base import (
-    Incoming,
-    Notice,
-    Outgoing,
-    OutgoingKind,
-    Transport,
-    TransportConfig,
-    open_transport,
-)
+from pytest_flowai.transports import open_transport
+from pytest_flowai.transports.base import Incoming, Notice, Outgoing, OutgoingKind, Transport, TransportConfig
 from pytest_flowai.transports.controls import Controls
+from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
 
 # -- settings --
 
@@ -83,57 +76,15 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
     )
 
 
-# -- params --
-
-
-def wire_params(params: Mapping[str, JSON]) -> JSONObject:
-    """Params as the wire carries them: `{"orderId": "42"}` becomes `{"orderId": [{"value": "42"}]}`."""
-    wired: JSONObject = {}
-    for name, value in params.items():
-        if isinstance(value, list) and all(isinstance(v, dict) and "value" in v for v in value):
-            wired[name] = value
-            continue
-        values = value if isinstance(value, list) else [value]
-        wired[name] = [{"value": v if isinstance(v, str) else _scalar_text(v)} for v in values]
-    return wired
-
-
-def _scalar_text(value: JSON) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# A `{var}` alone keeps its variable's type; where Flow.ai takes only strings, a number is sent as its text.
-_PROFILE_NUMBERS = frozenset({"timezone"})
-
-
-def _texts(mapping: Mapping[str, JSON], keep: frozenset[str] = frozenset()) -> JSONObject:
-    return {key: value if key in keep else as_text(value) for key, value in mapping.items()}
-
-
-def _originator(originator: Mapping[str, JSON]) -> JSONObject:
-    out = _texts({key: value for key, value in originator.items() if key != "profile"})
-    profile = originator.get("profile")
-    if isinstance(profile, dict):
-        out["profile"] = _texts(profile, keep=_PROFILE_NUMBERS)
-    return out
-
-
-def _metadata(metadata: Mapping[str, JSON]) -> JSONObject:
-    out: JSONObject = dict(metadata)
-    params = out.get("params")
-    if isinstance(params, dict):
-        out["params"] = wire_params(params)
-    if "language" in out:
-        out["language"] = as_text(out["language"])
-    contexts = out.get("contexts")
-    if isinstance(contexts, list):
-        out["contexts"] = [as_text(context) for context in contexts]
-    return out
-
-
 # -- the runner --
+
+# What a turn's action sends; control actions send no message.
+_OUTGOING_KINDS = {
+    ActionKind.SAY: OutgoingKind.TEXT,
+    ActionKind.EVENT: OutgoingKind.EVENT,
+    ActionKind.LOCATION: OutgoingKind.LOCATION,
+    ActionKind.MEDIA: OutgoingKind.MEDIA,
+}
 
 
 class ConversationRunner:
@@ -157,6 +108,10 @@ class ConversationRunner:
         self._transport: Transport | None = None
         self._controls: Controls | None = None
         self.variables: dict[str, JSON] = dict(conversation.vars)
+        # This turn's replies that no expectation may match (another thread's, a duplicate), and the close
+        # of the connection that lost its replies, if one happened.
+        self._unasked: list[str] = []
+        self._turn_drop: str | None = None
 
     @property
     def transport_kind(self) -> str:
@@ -183,6 +138,8 @@ class ConversationRunner:
     async def run_turn(self, turn: Turn) -> None:
         """Run one turn: send, collect and check; raises TurnFailed or TransportError."""
         timing = _timing(turn, self.conversation, self.settings)
+        self._unasked = []
+        self._turn_drop = None
         try:
             value = interpolate(turn.value, self.variables, self.settings.env)
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
@@ -204,6 +161,7 @@ class ConversationRunner:
             matcher = TurnMatcher(entries, forbid=forbid, unordered=timing.unordered, extra=timing.extra)
             if turn.expect_none:
                 await self._listen_for_silence(turn, timing, matcher)
+                self._pass(turn, timing)
                 return
             fell_quiet = await self._collect(turn, matcher, timing, expect_given=turn.expect is not None)
         except SchemaViolation as exc:
@@ -223,7 +181,7 @@ class ConversationRunner:
             self._fail_forbidden(turn, matcher.forbidden)
         if turn.expect is None:
             # No expectations: the replies were recorded and schema-checked, nothing more is asked of them.
-            self._end(turn, ok=True)
+            self._pass(turn, timing)
             return
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
@@ -270,7 +228,7 @@ class ConversationRunner:
             return
 
         message = self._outgoing(action, value, params, originator, metadata)
-        transport = await self._ensure_transport()
+        transport = await self._ensure_transport(timing.timeout)
         self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(message), at=now))
         await transport.send(message, timeout=timing.timeout)
 
@@ -282,39 +240,20 @@ class ConversationRunner:
         originator: JSONObject,
         metadata: JSONObject,
     ) -> Outgoing:
-        # An empty originator is filled in by Outgoing.wire_originator, as the SDK would.
-        message = functools.partial(
-            Outgoing,
+        return build_outgoing(
+            _OUTGOING_KINDS[action],
+            value,
             thread_id=self.thread_id,
-            originator=_originator(originator),
-            metadata=_metadata(metadata),
-            params=wire_params(params),
+            params=params,
+            originator=originator,
+            metadata=metadata,
         )
-        fields = value if isinstance(value, dict) else {}
-        match action:
-            case ActionKind.SAY:
-                return message(kind=OutgoingKind.TEXT, speech=_text(value))
-            case ActionKind.EVENT:
-                return message(kind=OutgoingKind.EVENT, event_name=_text(value))
-            case ActionKind.LOCATION:
-                return message(
-                    kind=OutgoingKind.LOCATION,
-                    lat=_text(fields.get("lat")),
-                    long=_text(fields.get("long")),
-                    title=_optional_text(fields.get("title")),
-                )
-            case _:
-                return message(
-                    kind=OutgoingKind.MEDIA,
-                    media_type=_text(fields.get("mediaType")),
-                    url=_text(fields.get("url")),
-                    mime_type=_optional_text(fields.get("mimeType")),
-                    title=_optional_text(fields.get("title")),
-                )
 
-    async def _ensure_transport(self) -> Transport:
+    async def _ensure_transport(self, timeout: float) -> Transport:  # noqa: ASYNC109
         if self._transport is None:
-            self._transport = await open_transport(self.transport_kind, self.settings.config, http=self._http)
+            self._transport = await open_transport(
+                self.transport_kind, self.settings.config, http=self._http, timeout=timeout
+            )
         return self._transport
 
     # -- collecting replies --
@@ -329,9 +268,24 @@ class ConversationRunner:
             item = await transport.receive(max(deadline - time.monotonic(), 0.0))
             if isinstance(item, Notice):
                 self.transcript.add(Noted(turn=turn.index, text=item.text, at=item.at))
+                if item.drop is not None:
+                    self._turn_drop = item.drop
                 continue
-            if item is not None:
-                self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
+            if item is None:
+                return None
+            self.transcript.add(Received(turn=turn.index, payload=item.payload, at=item.at))
+            if item.foreign:
+                thread = cut(item.thread_id, 100)
+                self._note(
+                    turn,
+                    f"a reply for thread {thread} arrived on this conversation's connection; not matched",
+                )
+                self._unasked.append(f"a reply for thread {thread}")
+                continue
+            if item.duplicate:
+                self._note(turn, "the reply above arrived twice (delivered again); not matched a second time")
+                self._unasked.append("a duplicate of an earlier reply")
+                continue
             return item
 
     async def _collect(
@@ -363,6 +317,11 @@ class ConversationRunner:
             else:
                 wait = remaining
             item = await self._next(turn, min(wait, remaining))
+            if self._turn_drop is not None and expect_given and not matcher.satisfied:
+                raise TransportError(
+                    f"the connection closed mid-turn ({self._turn_drop}) before the expected reply came;"
+                    " it was reopened, but what the bot sent meanwhile is lost"
+                )
             if item is None:
                 if not expect_given or matcher.satisfied:
                     return False
@@ -386,7 +345,6 @@ class ConversationRunner:
         while True:
             item = await self._next(turn, deadline - time.monotonic())
             if item is None:
-                self._end(turn, ok=True)
                 return
             # The sync REST answer to a message the bot ignores is a payload without messages: silence.
             if _has_messages(item):
@@ -410,7 +368,33 @@ class ConversationRunner:
 
     # -- outcome --
 
+    def _note(self, turn: Turn, text: str) -> None:
+        self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+
+    def _check_unasked(self, turn: Turn, timing: _Timing, result: TurnResult | None = None) -> None:
+        """Replies no expectation may match (another thread's, duplicates) count as extras: under
+        `extra: fail` they fail the turn, under `warn` they are a warning."""
+        if not self._unasked:
+            return
+        what = ", ".join(self._unasked)
+        if timing.extra is ExtraMode.FAIL:
+            count = len(self._unasked)
+            came = (
+                "a reply the turn did not ask for"
+                if count == 1
+                else f"{count} replies the turn did not ask for"
+            )
+            detail = result.describe_failure() if result is not None and not result.ok else None
+            self._fail(turn, f"{came} arrived ({what}) (extra: fail)", detail=detail)
+        if timing.extra is ExtraMode.WARN:
+            self._note(turn, f"warning: {what} arrived and matched no expectation")
+
+    def _pass(self, turn: Turn, timing: _Timing) -> None:
+        self._check_unasked(turn, timing)
+        self._end(turn, ok=True)
+
     def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing, *, fell_quiet: bool) -> None:
+        self._check_unasked(turn, timing, result)
         if not result.ok:
             failure = result.failures[0] if result.failures else None
             streaming = self._transport.streaming if self._transport is not None else True
@@ -583,33 +567,6 @@ def _undefined_hint(name: str) -> str:
     if name.startswith(ENV_PREFIX):
         return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
     return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
-
-
-def describe_outgoing(message: Outgoing) -> str:
-    """One line for the transcript: `say 'hello'`, `event ORDER_SHIPPED {orderId: 42}`."""
-    if message.kind is OutgoingKind.TEXT:
-        return f"say {message.speech!r}"
-    if message.kind is OutgoingKind.EVENT:
-        params = ", ".join(f"{k}: {_first_value(v)}" for k, v in message.params.items())
-        return f"event {message.event_name}" + (f" {{{params}}}" if params else "")
-    if message.kind is OutgoingKind.LOCATION:
-        title = f" ({message.title})" if message.title else ""
-        return f"location {message.lat},{message.long}{title}"
-    return f"media {message.media_type} {message.url}"
-
-
-def _first_value(value: JSON) -> JSON:
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        return value[0].get("value")
-    return value
-
-
-def _text(value: JSON) -> str:
-    return value if isinstance(value, str) else "" if value is None else _scalar_text(value)
-
-
-def _optional_text(value: JSON) -> str | None:
-    return None if value is None else _text(value)
 
 
 def _as_object(value: JSON) -> JSONObject:

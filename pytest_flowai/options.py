@@ -24,6 +24,7 @@ class Options:
     emulator_flows: Path | None
     emulator_seed: int = 0
     concurrency: int = 1
+    max_reply_bytes: int = 4 * 2**20
     worker: str = "main"
 
     @property

@@ -35,6 +35,10 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "silence": ("1", "seconds `expect: none` listens for a reply"),
     "patience": ("2", "seconds an unmatched socket turn waits after the bot's last (announced) reply"),
     "concurrency": ("1", "conversations run at once in each pytest process"),
+    "max_reply_bytes": (
+        "4194304",
+        "bytes a socket frame or an HTTP answer may have; a larger one fails the turn",
+    ),
     "emulator_flows": (
         "",
         "bot flows (file or folder) for the embedded emulator; in an ini file, relative to it",
@@ -177,6 +181,7 @@ def _options(config: pytest.Config) -> Options:
         emulator_flows=flows_path,
         emulator_seed=_whole(pick("flowai_emulator_seed"), "flowai_emulator_seed", minimum=0),
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
+        max_reply_bytes=_whole(pick("flowai_max_reply_bytes"), "flowai_max_reply_bytes", minimum=1),
         worker=_xdist_worker(config),
     )
 

@@ -25,7 +25,7 @@ from pytest_flowai.scheduler import Scheduler
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import new_http_client
+from pytest_flowai.transports.http import new_http_client
 
 if TYPE_CHECKING:
     from pytest_flowai.emulator import EmulatorThread
@@ -126,6 +126,7 @@ class FlowaiSession:
                 client_id=opts.client_id,
                 api_key=opts.api_key,
                 session_id=self._run_id,
+                max_reply_bytes=opts.max_reply_bytes,
             )
         else:
             config = self._start_emulator()
@@ -151,7 +152,11 @@ class FlowaiSession:
         emulator.start()
         self.emulator = emulator
         return TransportConfig(
-            url=emulator.url, client_id=client_id, api_key=api_key, session_id=self._run_id
+            url=emulator.url,
+            client_id=client_id,
+            api_key=api_key,
+            session_id=self._run_id,
+            max_reply_bytes=self.options.max_reply_bytes,
         )
 
     # -- running conversations --

@@ -1,6 +1,15 @@
 """Transports move user messages to Flow.ai and replies back (Web socket, sync REST) and control the bot;
-they know nothing of specs. Imports only errors, _json and schemas of ours (plus httpx, websockets).
-The names below load on first use, so the plugin can read `TRANSPORT_KINDS` without httpx or websockets.
+they know nothing of specs. This init is the registry of transport kinds and must stay light: the names
+below load on first use, so the plugin can read `TRANSPORT_KINDS` without importing httpx or websockets.
+
+Inside the package an arrow means "may import"; nothing imports rest or ws but `open_transport`:
+
+    base, checks                       leaves (errors, _json, schemas of ours)
+    outgoing         → base            the wire shape of a user message
+    socket_protocol  → base, checks    the socket's frames, sans I/O (no asyncio, no websockets)
+    http             → base, checks    one bounded HTTP request (httpx)
+    rest, controls   → base, http
+    ws               → base, http, socket_protocol   the socket's I/O (websockets)
 """
 
 from __future__ import annotations
@@ -8,7 +17,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from pytest_flowai.errors import TransportError
+
 if TYPE_CHECKING:
+    import httpx
+
     from pytest_flowai.transports.base import (
         Incoming,
         Notice,
@@ -16,14 +29,18 @@ if TYPE_CHECKING:
         OutgoingKind,
         Transport,
         TransportConfig,
-        open_transport,
     )
     from pytest_flowai.transports.controls import Controls
     from pytest_flowai.transports.rest import RestTransport
     from pytest_flowai.transports.ws import SocketTransport
 
-# The registry of transport kinds: what a spec's `transport:` and `flowai_transport` may name.
-TRANSPORT_KINDS = ("socket", "rest")
+# The registry of transport kinds: what a spec's `transport:` and `flowai_transport` may name, and the
+# module and class of each (imported when a transport of that kind is first opened).
+_KINDS: dict[str, tuple[str, str]] = {
+    "socket": ("ws", "SocketTransport"),
+    "rest": ("rest", "RestTransport"),
+}
+TRANSPORT_KINDS = tuple(_KINDS)
 
 _HOMES = {
     "Controls": "controls",
@@ -35,8 +52,29 @@ _HOMES = {
     "SocketTransport": "ws",
     "Transport": "base",
     "TransportConfig": "base",
-    "open_transport": "base",
 }
+
+
+async def open_transport(
+    kind: str,
+    config: TransportConfig,
+    *,
+    http: httpx.AsyncClient | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109
+) -> Transport:
+    """Open a connected transport of ``kind`` (one of ``TRANSPORT_KINDS``).
+
+    ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
+    ``timeout``: what connecting may take (the turn's timeout); else the config's ``connect_timeout``.
+    """
+    home = _KINDS.get(kind)
+    if home is None:
+        known = ", ".join(map(repr, TRANSPORT_KINDS))
+        raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
+    module, name = home
+    cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    transport: Transport = await cls.open(config, http=http, timeout=timeout)
+    return transport
 
 
 def __getattr__(name: str) -> object:

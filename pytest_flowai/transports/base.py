@@ -1,5 +1,5 @@
-"""The transport interface: what the user sends (`Outgoing`), what comes back (`Incoming`, `Notice`), the
-`Transport` protocol and `open_transport`. Knows nothing of specs; imports only errors and _json of ours.
+"""The transport interface: what the user sends (`Outgoing`), what comes back (`Incoming`, `Notice`) and the
+`Transport` protocol. Knows nothing of specs; imports only errors and _json of ours, never rest or ws.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from pytest_flowai.errors import TransportError
-from pytest_flowai.transports import TRANSPORT_KINDS
 
 if TYPE_CHECKING:
-    import httpx
-
     from pytest_flowai._json import JSONObject
 
 _REDACTED = "***"
+
+# The default cap on one socket frame or one HTTP body; Flow.ai's replies are kilobytes.
+DEFAULT_MAX_REPLY_BYTES = 4 * 2**20
 
 # What Flow.ai's web-chat SDK sends when the application sets no originator (PROTOCOL-NOTES.md).
 DEFAULT_ORIGINATOR_NAME = "pytest-flowai"
@@ -40,12 +40,15 @@ class TransportConfig:
     api_key: str | None = field(default=None, repr=False)
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connect_timeout: float = 10.0
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise TransportError(f"the Flow.ai URL must start with http:// or https://, got {self.url!r}")
         if self.connect_timeout <= 0:
             raise TransportError(f"connect_timeout must be positive, got {self.connect_timeout!r}")
+        if self.max_reply_bytes <= 0:
+            raise TransportError(f"max_reply_bytes must be positive, got {self.max_reply_bytes!r}")
         # A trailing slash would double up in every path we build.
         object.__setattr__(self, "url", self.url.rstrip("/"))
 
@@ -53,7 +56,8 @@ class TransportConfig:
         key = _REDACTED if self.api_key else None
         return (
             f"TransportConfig(url={self.url!r}, client_id={self.client_id!r}, api_key={key!r}, "
-            f"session_id={self.session_id!r}, connect_timeout={self.connect_timeout!r})"
+            f"session_id={self.session_id!r}, connect_timeout={self.connect_timeout!r}, "
+            f"max_reply_bytes={self.max_reply_bytes!r})"
         )
 
 
@@ -120,18 +124,34 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Incoming:
-    """One reply payload ``{threadId, messages, originator}`` (schema-valid) and its ``time.monotonic()``."""
+    """One reply payload ``{threadId, messages, originator}`` (schema-valid) and its ``time.monotonic()``.
+
+    ``foreign``: its ``threadId`` is not the thread the message was sent on, so it answers someone else.
+    ``duplicate``: the same payload already arrived since the last send (delivered twice).
+    """
 
     payload: JSONObject
     at: float
+    foreign: bool = False
+    duplicate: bool = False
+
+    @property
+    def thread_id(self) -> str:
+        """The ``threadId`` the reply names."""
+        return str(self.payload.get("threadId"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notice:
-    """A transport event the user should see in the transcript, e.g. a reconnect."""
+    """A transport event the user should see in the transcript, e.g. a reconnect.
+
+    ``drop``: set when the notice reports a connection that closed (its code and reason), after which
+    replies sent meanwhile are lost.
+    """
 
     text: str
     at: float
+    drop: str | None = None
 
 
 # Timeouts are arguments here (ruff's ASYNC109 is silenced on purpose): the runner owns each turn's deadline
@@ -170,26 +190,6 @@ class Transport(Protocol):
         await self.aclose()
 
 
-async def open_transport(
-    kind: str, config: TransportConfig, *, http: httpx.AsyncClient | None = None
-) -> Transport:
-    """Open a connected transport of ``kind`` ("socket" | "rest").
-
-    ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
-    """
-    # Imported here: ws and rest import this module.
-    if kind == "socket":
-        from pytest_flowai.transports.ws import SocketTransport
-
-        return await SocketTransport.open(config, http=http)
-    if kind == "rest":
-        from pytest_flowai.transports.rest import RestTransport
-
-        return await RestTransport.open(config, http=http)
-    known = ", ".join(map(repr, TRANSPORT_KINDS))
-    raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
-
-
 __all__ = [
     "Incoming",
     "Notice",
@@ -197,6 +197,5 @@ __all__ = [
     "OutgoingKind",
     "Transport",
     "TransportConfig",
-    "open_transport",
     "redact",
 ]

@@ -10,7 +10,7 @@ import httpx
 
 from pytest_flowai.errors import TransportError
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.rest import HttpAnswer, new_http_client, request, thread_path
+from pytest_flowai.transports.http import HttpAnswer, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON
@@ -114,6 +114,7 @@ class Controls:
             method,
             f"{self._config.url}/rest/v1/{route}/{thread_path(thread_id)}",
             timeout=self._timeout if timeout is None else timeout,
+            max_bytes=self._config.max_reply_bytes,
             api_key=self._config.api_key,
             params=params,
             body=body,

@@ -1,23 +1,18 @@
-"""The sync REST transport (``POST rest/v1/messages/{thread}?sync=true``) and the HTTP plumbing that the
-socket transport and the bot controls share: every httpx error becomes a ``TransportError`` here.
+"""The sync REST transport: ``POST rest/v1/messages/{thread}?sync=true``, whose answer is the whole reply.
+Imports base, http and outgoing of the transports; never ws.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import socket
+import email.utils
+import math
 import time
-import urllib.parse
 from collections import deque
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import httpx
-
-from pytest_flowai import schemas
-from pytest_flowai.errors import SchemaViolation, TransportError, quote
+from pytest_flowai.errors import TransportError
 from pytest_flowai.transports.base import (
     Incoming,
     Notice,
@@ -25,151 +20,13 @@ from pytest_flowai.transports.base import (
     OutgoingKind,
     Transport,
     TransportConfig,
-    redact,
 )
+from pytest_flowai.transports.http import HttpAnswer, failed_status, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
-    from pytest_flowai._json import JSON, JSONObject
+    import httpx
 
-_EXCERPT = 200
-
-
-def new_http_client() -> httpx.AsyncClient:
-    """An HTTP client for Flow.ai: no redirects (a redirect is an error for an API), timeouts per request."""
-    return httpx.AsyncClient(follow_redirects=False, timeout=None)
-
-
-def thread_path(thread_id: str) -> str:
-    """A thread id quoted as one path segment: ``|`` (channel separator) and ``/`` never split the path."""
-    return urllib.parse.quote(thread_id, safe="")
-
-
-def check_schema(instance: JSON, name: str) -> None:
-    """Raise ``SchemaViolation`` carrying ``instance`` when it breaks the protocol schema ``name``."""
-    found = schemas.violations(instance, name)
-    if found:
-        raise SchemaViolation(name, found, instance)
-
-
-def describe_cause(exc: BaseException) -> str:
-    """The most telling text of an exception chain: the OS error at its root when there is one."""
-    seen: BaseException | None = exc
-    best = str(exc) or type(exc).__name__
-    while seen is not None:
-        if isinstance(seen, socket.gaierror) and seen.strerror:
-            # Resolver codes are not errno values: os.strerror(-2) reads "Unknown error -2".
-            best = f"cannot resolve the host name ({seen.strerror})"
-        elif isinstance(seen, OSError) and seen.errno:
-            best = os.strerror(seen.errno)  # asyncio's own strerror adds noise ("Connect call failed ...")
-        elif isinstance(seen, OSError) and seen.strerror:
-            best = seen.strerror
-        seen = seen.__cause__ or seen.__context__
-    return best
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpAnswer:
-    """An HTTP answer: its status, its text and its JSON body (``is_json`` False when it did not parse)."""
-
-    url: str
-    status: int
-    text: str
-    body: JSON
-    is_json: bool
-
-    def excerpt(self) -> str:
-        """The body quoted and cut, for error messages."""
-        return quote(self.text, _EXCERPT)
-
-    def server_message(self) -> str:
-        """What the server said went wrong: a ``rest.error`` body's message, else a cut excerpt."""
-        if self.is_json and isinstance(self.body, dict):
-            message = self.body.get("message")
-            if isinstance(message, str) and message:
-                return message
-        return self.excerpt() if self.text else "(empty body)"
-
-    def json_body(self, what: str) -> JSON:
-        """The parsed body, or a ``TransportError`` saying it is not JSON."""
-        if not self.is_json:
-            raise TransportError(
-                f"{what}: the server answered with a body that is not JSON: {self.excerpt()}", url=self.url
-            )
-        return self.body
-
-    def checked_body(self, what: str, schema: str) -> JSON:
-        """The body of a 2xx JSON answer that fits the protocol schema ``schema``.
-
-        Raises ``TransportError`` for another status or a body that is not JSON, ``SchemaViolation`` for one
-        that breaks the schema.
-        """
-        if not 200 <= self.status < 300:
-            raise failed_status(self, what)
-        body = self.json_body(what)
-        check_schema(body, schema)
-        return body
-
-
-async def request(
-    http: httpx.AsyncClient,
-    method: str,
-    url: str,
-    *,
-    timeout: float,  # noqa: ASYNC109
-    api_key: str | None = None,
-    params: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    body: JSON = None,
-    what: str = "",
-) -> HttpAnswer:
-    """Send one HTTP request, bounded by ``timeout`` in all (connect, send, read the whole body).
-
-    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout; its
-    message starts with ``what`` (what we were doing), else the method.
-    """
-    doing = what or method
-    all_headers = dict(headers or {})
-    if api_key:
-        all_headers["Authorization"] = api_key
-    shown = str(httpx.URL(url, params=params))
-    try:
-        async with asyncio.timeout(timeout):
-            response = await http.request(
-                method,
-                url,
-                params=params,
-                headers=all_headers,
-                json=body if method != "GET" else None,
-                timeout=httpx.Timeout(timeout),
-            )
-            text = response.text
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
-    except httpx.ConnectError as exc:
-        cause = redact(describe_cause(exc), api_key)
-        raise TransportError(f"{doing}: cannot connect: {cause}", url=shown, affects_all=True) from exc
-    except (httpx.HTTPError, OSError) as exc:
-        raise TransportError(
-            f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown
-        ) from exc
-    text = redact(text, api_key)
-    try:
-        parsed: JSON = json.loads(text) if text else None
-        is_json = bool(text)
-    except ValueError:
-        parsed, is_json = None, False
-    return HttpAnswer(url=shown, status=response.status_code, text=text, body=parsed, is_json=is_json)
-
-
-def failed_status(answer: HttpAnswer, what: str) -> TransportError:
-    """The error for a non-2xx answer: the status and the server's message."""
-    refused = answer.status in (401, 403)
-    hint = " (the API key was refused)" if refused else ""
-    return TransportError(
-        f"{what}: HTTP {answer.status}{hint}: {answer.server_message()}",
-        url=answer.url,
-        credential="API key" if refused else None,
-    )
+    from pytest_flowai._json import JSONObject
 
 
 def rest_payload(message: Outgoing) -> JSONObject:
@@ -204,6 +61,45 @@ def rest_payload(message: Outgoing) -> JSONObject:
     return payload
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (a number of seconds or an HTTP date); ``None`` when
+    it is missing or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def _too_many(
+    answer: HttpAnswer, what: str, wait: float | None, timeout: float, *, again: bool = False
+) -> TransportError:
+    if again:
+        why = "again after the one retry"
+    elif wait is None:
+        why = (
+            "without a Retry-After saying when to retry"
+            if answer.retry_after is None
+            else (f"with a Retry-After that is not a time: {answer.retry_after!r}")
+        )
+    else:
+        why = f"with Retry-After {wait:g}s, past the turn's timeout of {timeout:g}s"
+    error = failed_status(answer, what)
+    error.message = f"{error.message} (too many requests, {why})"
+    return error
+
+
 class RestTransport(Transport):
     """Sends each message with ``?sync=true``; the HTTP answer is the whole reply, queued for ``receive``."""
 
@@ -218,37 +114,65 @@ class RestTransport(Transport):
         self._config = config
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()
-        self._replies: deque[Incoming] = deque()
+        self._replies: deque[Incoming | Notice] = deque()
         self._closed = False
 
     @classmethod
-    async def open(cls, config: TransportConfig, *, http: httpx.AsyncClient | None = None) -> RestTransport:
-        """A ready transport; REST has no connection to open before the first send."""
+    async def open(
+        cls,
+        config: TransportConfig,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> RestTransport:
+        """A ready transport; REST has no connection to open before the first send (``timeout`` unused)."""
         return cls(config, http=http)
 
     def __repr__(self) -> str:
         return f"RestTransport(url={self._config.url!r})"
 
     async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
+        """Send ``message`` and queue the reply; a 429 whose ``Retry-After`` fits in ``timeout`` is retried
+        once (said in a ``Notice``). Any other failure, 5xx included, is not retried."""
         if self._closed:
             raise TransportError("the REST transport is closed", url=self._config.url)
-        url = f"{self._config.url}/rest/v1/messages/{thread_path(message.thread_id)}"
         what = f"sending a {message.kind.value} message"
-        answer = await request(
+        deadline = time.monotonic() + timeout
+        answer = await self._post(message, what, timeout)
+        if answer.status == 429:
+            wait = retry_after_seconds(answer.retry_after)
+            left = deadline - time.monotonic()
+            if wait is None or wait >= left:
+                raise _too_many(answer, what, wait, timeout)
+            self._replies.append(
+                Notice(
+                    text=f"HTTP 429 (too many requests): retrying once after {wait:g}s, as Retry-After asks",
+                    at=time.monotonic(),
+                )
+            )
+            await asyncio.sleep(wait)
+            answer = await self._post(message, what, deadline - time.monotonic())
+            if answer.status == 429:
+                raise _too_many(answer, what, None, timeout, again=True)
+        body = answer.checked_body(what, "rest.sync-result")
+        if isinstance(body, dict):
+            result = body.get("result")
+            if isinstance(result, dict):
+                foreign = result.get("threadId") != message.thread_id
+                self._replies.append(Incoming(payload=result, at=time.monotonic(), foreign=foreign))
+
+    async def _post(self, message: Outgoing, what: str, timeout: float) -> HttpAnswer:  # noqa: ASYNC109
+        return await request(
             self._http,
             "POST",
-            url,
+            f"{self._config.url}/rest/v1/messages/{thread_path(message.thread_id)}",
             timeout=timeout,
+            max_bytes=self._config.max_reply_bytes,
             api_key=self._config.api_key,
             params={"sync": "true"},
             body={"payload": rest_payload(message)},
             what=what,
         )
-        body = answer.checked_body(what, "rest.sync-result")
-        if isinstance(body, dict):
-            result = body.get("result")
-            if isinstance(result, dict):
-                self._replies.append(Incoming(payload=result, at=time.monotonic()))
 
     async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
         # The sync answer is the whole reply: never wait for more.
@@ -262,14 +186,4 @@ class RestTransport(Transport):
             await self._http.aclose()
 
 
-__all__ = [
-    "HttpAnswer",
-    "RestTransport",
-    "check_schema",
-    "describe_cause",
-    "failed_status",
-    "new_http_client",
-    "request",
-    "rest_payload",
-    "thread_path",
-]
+__all__ = ["RestTransport", "rest_payload", "retry_after_seconds"]

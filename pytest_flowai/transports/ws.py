@@ -1,41 +1,33 @@
-"""The Web socket transport: ``socket.info``, one WebSocket per conversation, ``message.send`` with a
-delivered echo per ``traceId``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
+"""The Web socket transport's I/O: ``socket.info``, one WebSocket per conversation, a reader that pumps
+frames through ``SocketProtocol``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.frames import CloseCode
+from websockets.uri import parse_uri
 
-from pytest_flowai.errors import FlowaiError, SchemaViolation, TransportError, quote
-from pytest_flowai.transports.base import (
-    Incoming,
-    Notice,
-    Outgoing,
-    OutgoingKind,
-    Transport,
-    TransportConfig,
+from pytest_flowai.errors import FlowaiError, TransportError, quote
+from pytest_flowai.transports.base import Incoming, Notice, Outgoing, Transport, TransportConfig
+from pytest_flowai.transports.http import describe_cause, new_http_client, request
+from pytest_flowai.transports.socket_protocol import (
+    Delivered,
+    ProtocolFailure,
+    SocketProtocol,
+    check_sendable,
 )
-from pytest_flowai.transports.rest import check_schema, describe_cause, new_http_client, request
-
-if TYPE_CHECKING:
-    from pytest_flowai._json import JSON, JSONObject
 
 PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
-MAX_FRAME = 2**20  # the SDK accepts frames up to 1 MiB
-EVENT_SPEECH = "event attachment"  # the speech the SDK sends with an event and no text
 _CLOSE_TIMEOUT = 2.0
-_PING_FRAME = json.dumps({"type": "ping"})
 # socket.info answers that are final for a client id (no retry), as the SDK treats them.
 _REFUSED = (400, 401, 402, 403)
 
@@ -56,39 +48,54 @@ class _Dropped:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Failed:
-    """A bad frame (an error frame, not JSON, off-schema), raised by the next ``receive``."""
+    """A bad frame (an error frame, not JSON, off-schema, too big), raised by the next ``receive``."""
 
     error: FlowaiError
 
 
-def _check_sendable(message: Outgoing) -> None:
-    if message.kind not in (OutgoingKind.TEXT, OutgoingKind.EVENT):
-        raise TransportError(
-            f"the Web socket API cannot send a {message.kind.value} message (it carries text and events "
-            "only); use the REST transport"
-        )
-
-
-def send_frame(message: Outgoing, *, trace_id: int, nonce: str | None = None) -> JSONObject:
-    """The ``message.send`` frame for a text or event ``message``, shaped as the SDK sends it."""
-    _check_sendable(message)
-    payload: JSONObject = {"threadId": message.thread_id, "traceId": trace_id}
-    if message.kind is OutgoingKind.EVENT:
-        payload["speech"] = EVENT_SPEECH
-        payload["attachment"] = {"type": "event", "payload": {"name": message.event_name}}
-    else:
-        payload["speech"] = message.speech
-    payload["originator"] = message.wire_originator()
-    payload["metadata"] = message.wire_metadata()
-    if nonce is not None:
-        payload["nonce"] = nonce
-    return {"type": "message.send", "payload": payload}
-
-
 def _shown(endpoint: str) -> str:
     """The endpoint without its query: a single-use token may live there."""
-    parts = urllib.parse.urlsplit(endpoint)
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+    except ValueError:  # a broken netloc ("[::1"): cut at the query by hand
+        return endpoint.split("?", 1)[0]
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _check_endpoint(endpoint: str, url: str) -> None:
+    """Raise ``TransportError`` for an endpoint no WebSocket can open: another scheme, a bad port or host."""
+    try:
+        # The resolver encodes the host with IDNA; a label over 63 characters fails there, so check now.
+        parse_uri(endpoint).host.encode("idna")
+    except WebSocketException as exc:  # InvalidURI: not ws:// or wss://, or unparsable
+        problem = str(getattr(exc, "msg", "")) or "not a ws:// or wss:// URL"
+    except ValueError as exc:  # a port out of range or not a number, a host IDNA cannot encode
+        problem = str(exc) or type(exc).__name__
+    else:
+        return
+    raise TransportError(
+        f"socket.info gave an endpoint that is not a usable WebSocket URL ({problem}): "
+        f"{quote(_shown(endpoint))}",
+        url=url,
+    )
+
+
+def _our_close(ws: ClientConnection, max_bytes: int) -> TransportError | None:
+    """The error when we closed the connection because of what the server sent (not a drop to recover)."""
+    protocol = ws.protocol
+    sent, rcvd = protocol.close_sent, protocol.close_rcvd
+    if sent is None or (rcvd is not None and not protocol.close_rcvd_then_sent):
+        return None
+    reason = f": {sent.reason}" if sent.reason else ""
+    if sent.code == CloseCode.MESSAGE_TOO_BIG:
+        return TransportError(
+            f"the server sent a frame over the size limit of {max_bytes} bytes (code 1009{reason})"
+        )
+    if sent.code == CloseCode.INVALID_DATA:
+        return TransportError(f"the server sent a frame that is not valid UTF-8 text (code 1007{reason})")
+    if sent.code == CloseCode.PROTOCOL_ERROR:
+        return TransportError(f"the server broke the WebSocket protocol (code 1002{reason})")
+    return None
 
 
 class SocketTransport(Transport):
@@ -117,7 +124,7 @@ class SocketTransport(Transport):
         self._ping_interval = ping_interval
         self._queue: asyncio.Queue[Incoming | Notice | _Dropped | _Failed] = asyncio.Queue()
         self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
-        self._trace_ids = itertools.count(1)
+        self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pinger: asyncio.Task[None] | None = None
@@ -125,9 +132,10 @@ class SocketTransport(Transport):
         self._drop: _Dropped | None = None
         self._reconnected = False
         self._closing = False
-        self._secret: str | None = None
+        self._broken: TransportError | None = None
         self._recover_lock = asyncio.Lock()
-        self.pongs_received = 0
+        # What a reconnect may take: the timeout of the last send (the turn's), not of one receive wait.
+        self._connect_timeout = config.connect_timeout
 
     @classmethod
     async def open(
@@ -136,11 +144,15 @@ class SocketTransport(Transport):
         *,
         http: httpx.AsyncClient | None = None,
         ping_interval: float = PING_INTERVAL,
+        timeout: float | None = None,  # noqa: ASYNC109
     ) -> SocketTransport:
-        """A connected transport (``socket.info`` asked, WebSocket open). Raises ``TransportError``."""
+        """A connected transport (``socket.info`` asked, WebSocket open) within ``timeout`` seconds (else
+        the config's ``connect_timeout``). Raises ``TransportError``."""
         transport = cls(config, http=http, ping_interval=ping_interval)
+        if timeout is not None:
+            transport._connect_timeout = timeout
         try:
-            await transport._connect()
+            await transport._connect(transport._connect_timeout)
         except BaseException:
             await transport.aclose()
             raise
@@ -149,19 +161,25 @@ class SocketTransport(Transport):
     def __repr__(self) -> str:
         return f"SocketTransport(url={self._config.url!r}, client_id={self._client_id!r})"
 
+    @property
+    def pongs_received(self) -> int:
+        """How many pongs the server sent: the keep-alive's proof of life."""
+        return self._protocol.pongs_received
+
     # -- connecting ---------------------------------------------------------------------------------
 
-    async def _endpoint(self) -> str:
+    async def _endpoint(self, timeout: float) -> str:  # noqa: ASYNC109
         """Ask ``socket.info`` for a single-use WebSocket endpoint."""
         # Identity both as query parameters (the documents) and headers (the current SDK).
         headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._config.session_id}
-        if self._secret is not None:
-            headers["x-flowai-secret"] = self._secret
+        if self._protocol.secret is not None:
+            headers["x-flowai-secret"] = self._protocol.secret
         answer = await request(
             self._http,
             "GET",
             f"{self._config.url}/socket.info",
-            timeout=self._config.connect_timeout,
+            timeout=timeout,
+            max_bytes=self._config.max_reply_bytes,
             params={"clientId": self._client_id, "sessionId": self._config.session_id},
             headers=headers,
             what="asking socket.info for an endpoint",
@@ -180,21 +198,25 @@ class SocketTransport(Transport):
             )
         secret = body.get("secret")
         if isinstance(secret, str):
-            self._secret = secret
+            self._protocol.secret = secret
         payload = body.get("payload")
         endpoint = payload.get("endpoint") if isinstance(payload, dict) else None
         if not isinstance(endpoint, str):
             raise TransportError(f"socket.info gave no endpoint: {answer.excerpt()}", url=answer.url)
+        _check_endpoint(endpoint, answer.url)
         return endpoint
 
-    async def _connect(self) -> None:
-        endpoint = await self._endpoint()
+    async def _connect(self, timeout: float) -> None:  # noqa: ASYNC109
+        """``socket.info`` and the handshake, both within ``timeout`` seconds in all."""
+        deadline = time.monotonic() + timeout
+        endpoint = await self._endpoint(timeout)
+        left = max(deadline - time.monotonic(), 0.001)
         try:
             ws = await connect(
                 endpoint,
                 compression=None,
-                max_size=MAX_FRAME,
-                open_timeout=self._config.connect_timeout,
+                max_size=self._config.max_reply_bytes,
+                open_timeout=left,
                 # Keep-alive is the protocol's own {"type": "ping"} frame, as the SDK does it.
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
@@ -205,9 +227,11 @@ class SocketTransport(Transport):
             ) from exc
         except TimeoutError as exc:
             raise TransportError(
-                f"the WebSocket did not open within {self._config.connect_timeout:g}s", url=_shown(endpoint)
+                f"the WebSocket did not open within {timeout:g}s (socket.info and the handshake)",
+                url=_shown(endpoint),
             ) from exc
-        except (WebSocketException, OSError) as exc:
+        except (WebSocketException, OSError, ValueError) as exc:
+            # ValueError: a host name the resolver's IDNA codec refuses (a label over 63 characters).
             raise TransportError(
                 f"cannot open the WebSocket: {describe_cause(exc)}", url=_shown(endpoint)
             ) from exc
@@ -229,8 +253,11 @@ class SocketTransport(Transport):
                 )
             self._reconnected = True
             await self._stop_tasks()
-            await self._connect()
-            return Notice(text=f"connection dropped ({drop.describe()}); reconnected", at=time.monotonic())
+            await self._connect(self._connect_timeout)
+            described = drop.describe()
+            return Notice(
+                text=f"connection dropped ({described}); reconnected", at=time.monotonic(), drop=described
+            )
 
     # -- the two background tasks -------------------------------------------------------------------
 
@@ -239,6 +266,12 @@ class SocketTransport(Transport):
             async for data in ws:
                 self._handle(data)
         if self._closing or generation != self._generation:
+            return
+        failure = _our_close(ws, self._config.max_reply_bytes)
+        if failure is not None:
+            # Not a drop: the server sent something we refuse, and would send it again after a reconnect.
+            self._broken = failure
+            self._fail(failure)
             return
         drop = _Dropped(generation=generation, code=ws.close_code or 1006, reason=ws.close_reason or "")
         self._drop = drop
@@ -251,45 +284,21 @@ class SocketTransport(Transport):
         while True:
             await asyncio.sleep(self._ping_interval)
             try:
-                await ws.send(_PING_FRAME)
+                await ws.send(self._protocol.ping())
             except ConnectionClosed:
                 return  # the reader reports the drop
 
     def _handle(self, data: str | bytes) -> None:
-        at = time.monotonic()
-        text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
-        try:
-            frame: JSON = json.loads(text)
-        except ValueError as exc:
-            error = TransportError(f"the server sent a frame that is not JSON: {quote(text)}")
-            error.__cause__ = exc
-            self._fail(error)
-            return
-        try:
-            check_schema(frame, "server-frame")
-        except SchemaViolation as exc:
-            self._fail(exc)
-            return
-        if not isinstance(frame, dict):
-            return  # unreachable: the schema requires an object
-        kind = frame.get("type")
-        payload = frame.get("payload")
-        if kind == "message.received" and isinstance(payload, dict):
-            self._queue.put_nowait(Incoming(payload=payload, at=at))
-        elif kind == "message.delivered" and isinstance(payload, dict):
-            trace_id = payload.get("traceId")
-            future = self._pending.get(trace_id) if isinstance(trace_id, int) else None
-            if future is not None and not future.done():
-                future.set_result(None)
-        elif kind == "error":
-            self._fail(TransportError(f"the server sent an error: {frame.get('message')}"))
-        elif kind == "pong":
-            self.pongs_received += 1  # nothing to answer
-        elif kind == "secret.generated" and isinstance(payload, dict):
-            secret = payload.get("secret")
-            if isinstance(secret, str):
-                self._secret = secret
-        # agent.typing, interruption.occurred: nothing a test waits for.
+        for event in self._protocol.receive_frame(data, at=time.monotonic()):
+            if isinstance(event, Incoming):
+                self._queue.put_nowait(event)
+            elif isinstance(event, Delivered):
+                future = self._pending.get(event.trace_id)
+                if future is not None and not future.done():
+                    future.set_result(None)
+            elif isinstance(event, ProtocolFailure):
+                self._fail(event.error)
+            # A pong: nothing to answer.
 
     def _fail(self, error: FlowaiError) -> None:
         """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
@@ -308,9 +317,13 @@ class SocketTransport(Transport):
     async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
         """Send a text or an event and wait for its ``message.delivered``; resend once after a reconnect."""
         self._check_open()
-        _check_sendable(message)
+        check_sendable(message)
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._connect_timeout = timeout
         while True:
+            if self._broken is not None:
+                raise self._broken
             if self._drop is not None:
                 notice = await self._recover(self._drop)
                 if notice is not None:
@@ -318,14 +331,14 @@ class SocketTransport(Transport):
             ws = self._ws
             if ws is None:
                 raise TransportError("the socket transport is not connected", url=self._config.url)
-            trace_id = next(self._trace_ids)
-            text = json.dumps(send_frame(message, trace_id=trace_id, nonce=self._secret))
+            frame = self._protocol.send_message(message)
+            trace_id = frame.trace_id
             future: asyncio.Future[_Dropped | None] = loop.create_future()
             self._pending[trace_id] = future
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout_at(deadline):
                     try:
-                        await ws.send(text)
+                        await ws.send(frame.text)
                     except ConnectionClosed:
                         await self._reader_finished()
                         continue
@@ -335,6 +348,7 @@ class SocketTransport(Transport):
                     f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
                 ) from exc
             finally:
+                self._protocol.forget(trace_id)
                 self._pending.pop(trace_id, None)
                 if future.done() and not future.cancelled():
                     future.exception()  # mark a failure as seen; it was raised above if it mattered
@@ -399,4 +413,4 @@ class SocketTransport(Transport):
             await self._http.aclose()
 
 
-__all__ = ["MAX_FRAME", "PING_INTERVAL", "SocketTransport", "send_frame"]
+__all__ = ["PING_INTERVAL", "SocketTransport"]

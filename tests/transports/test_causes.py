@@ -8,7 +8,7 @@ import socket
 
 import httpx
 
-from pytest_flowai.transports.rest import describe_cause
+from pytest_flowai.transports.http import describe_cause
 
 
 def _chained(cause: BaseException) -> httpx.ConnectError:

@@ -11,7 +11,7 @@ from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import TransportError
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig, open_transport
 from pytest_flowai.transports.rest import rest_payload, thread_path
-from pytest_flowai.transports.ws import EVENT_SPEECH, send_frame
+from pytest_flowai.transports.socket_protocol import EVENT_SPEECH, send_frame
 
 THREAD = "0123456789abcdef0123456789abcdef|o_channel"
 PARAMS: JSONObject = {"orderId": [{"value": "42"}]}

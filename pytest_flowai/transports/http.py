@@ -1,0 +1,220 @@
+"""The HTTP plumbing the REST transport, ``socket.info`` and the bot controls share: one request function
+that turns every httpx error into a ``TransportError``, and the answer it returns. Imports base and checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import socket
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from pytest_flowai.errors import TransportError, quote
+from pytest_flowai.transports.base import DEFAULT_MAX_REPLY_BYTES, redact
+from pytest_flowai.transports.checks import TooDeep, check_schema, parse_json
+
+if TYPE_CHECKING:
+    from pytest_flowai._json import JSON
+
+_EXCERPT = 200
+
+
+def new_http_client() -> httpx.AsyncClient:
+    """An HTTP client for Flow.ai: no redirects (a redirect is an error for an API), timeouts per request."""
+    return httpx.AsyncClient(follow_redirects=False, timeout=None)
+
+
+def thread_path(thread_id: str) -> str:
+    """A thread id quoted as one path segment: ``|`` (channel separator) and ``/`` never split the path."""
+    return urllib.parse.quote(thread_id, safe="")
+
+
+def describe_cause(exc: BaseException) -> str:
+    """The most telling text of an exception chain: the OS error at its root when there is one."""
+    seen: BaseException | None = exc
+    best = str(exc) or type(exc).__name__
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) and seen.strerror:
+            # Resolver codes are not errno values: os.strerror(-2) reads "Unknown error -2".
+            best = f"cannot resolve the host name ({seen.strerror})"
+        elif isinstance(seen, OSError) and seen.errno:
+            best = os.strerror(seen.errno)  # asyncio's own strerror adds noise ("Connect call failed ...")
+        elif isinstance(seen, OSError) and seen.strerror:
+            best = seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return best
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpAnswer:
+    """An HTTP answer: its status, its text and its JSON body (``is_json`` False when it did not parse).
+
+    ``location`` and ``retry_after`` are those headers, for the messages of a redirect or a 429.
+    """
+
+    url: str
+    status: int
+    text: str
+    body: JSON
+    is_json: bool
+    location: str | None = None
+    retry_after: str | None = None
+
+    def excerpt(self) -> str:
+        """The body quoted and cut, for error messages."""
+        return quote(self.text, _EXCERPT)
+
+    def server_message(self) -> str:
+        """What the server said went wrong: a ``rest.error`` body's message, else a cut excerpt."""
+        if self.is_json and isinstance(self.body, dict):
+            message = self.body.get("message")
+            if isinstance(message, str) and message:
+                return message
+        return self.excerpt() if self.text else "(empty body)"
+
+    def json_body(self, what: str) -> JSON:
+        """The parsed body, or a ``TransportError`` saying it is not JSON."""
+        if not self.is_json:
+            raise TransportError(
+                f"{what}: the server answered with a body that is not JSON: {self.excerpt()}", url=self.url
+            )
+        return self.body
+
+    def checked_body(self, what: str, schema: str) -> JSON:
+        """The body of a 2xx JSON answer that fits the protocol schema ``schema``.
+
+        Raises ``TransportError`` for another status or a body that is not JSON, ``SchemaViolation`` for one
+        that breaks the schema.
+        """
+        if not 200 <= self.status < 300:
+            raise failed_status(self, what)
+        body = self.json_body(what)
+        check_schema(body, schema)
+        return body
+
+
+async def request(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    timeout: float,  # noqa: ASYNC109
+    max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    api_key: str | None = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    body: JSON = None,
+    what: str = "",
+) -> HttpAnswer:
+    """Send one HTTP request, bounded by ``timeout`` in all (connect, send, read the whole body) and by
+    ``max_bytes`` for the body, which is read as it streams in and abandoned at the cap.
+
+    Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout, a body
+    over the cap or JSON nested too deep; its message starts with ``what`` (what we were doing), else the
+    method.
+    """
+    doing = what or method
+    all_headers = dict(headers or {})
+    if api_key:
+        all_headers["Authorization"] = api_key
+    shown = str(httpx.URL(url, params=params))
+    try:
+        async with asyncio.timeout(timeout):
+            async with http.stream(
+                method,
+                url,
+                params=params,
+                headers=all_headers,
+                json=body if method != "GET" else None,
+                timeout=httpx.Timeout(timeout),
+            ) as response:
+                raw = await _read_capped(response, max_bytes, doing, shown)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown) from exc
+    except httpx.ConnectError as exc:
+        cause = redact(describe_cause(exc), api_key)
+        raise TransportError(f"{doing}: cannot connect: {cause}", url=shown, affects_all=True) from exc
+    except (httpx.HTTPError, OSError) as exc:
+        raise TransportError(
+            f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown
+        ) from exc
+    text = redact(raw.decode(_encoding(response), errors="replace"), api_key)
+    try:
+        parsed: JSON = parse_json(text) if text else None
+        is_json = bool(text)
+    except TooDeep as exc:
+        raise TransportError(f"{doing}: the server answered with {exc}", url=shown) from None
+    except ValueError:
+        parsed, is_json = None, False
+    location = response.headers.get("location")
+    return HttpAnswer(
+        url=shown,
+        status=response.status_code,
+        text=text,
+        body=parsed,
+        is_json=is_json,
+        location=redact(location, api_key) if location is not None else None,
+        retry_after=response.headers.get("retry-after"),
+    )
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, doing: str, shown: str) -> bytes:
+    """The body, or a ``TransportError`` as soon as it (or its announced length) passes ``max_bytes``."""
+    announced = response.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) > max_bytes:
+        raise TransportError(
+            f"{doing}: the answer is {int(announced)} bytes, over the size limit of {max_bytes} bytes",
+            url=shown,
+        )
+    chunks = bytearray()
+    async for chunk in response.aiter_bytes():
+        chunks += chunk
+        if len(chunks) > max_bytes:
+            raise TransportError(
+                f"{doing}: the answer is over the size limit of {max_bytes} bytes (stopped reading there)",
+                url=shown,
+            )
+    return bytes(chunks)
+
+
+def _encoding(response: httpx.Response) -> str:
+    """The body's charset when Python knows it, else UTF-8 (JSON's own)."""
+    name = response.charset_encoding or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return "utf-8"
+    return name
+
+
+def failed_status(answer: HttpAnswer, what: str) -> TransportError:
+    """The error for a non-2xx answer: the status and the server's message (a redirect: where to)."""
+    if 300 <= answer.status < 400:
+        where = quote(answer.location) if answer.location else "no Location header"
+        return TransportError(
+            f"{what}: HTTP {answer.status}, a redirect to {where}; redirects are not followed"
+            " (use the address it points to as the base URL if it is the right one)",
+            url=answer.url,
+        )
+    refused = answer.status in (401, 403)
+    hint = " (the API key was refused)" if refused else ""
+    return TransportError(
+        f"{what}: HTTP {answer.status}{hint}: {answer.server_message()}",
+        url=answer.url,
+        credential="API key" if refused else None,
+    )
+
+
+__all__ = [
+    "HttpAnswer",
+    "describe_cause",
+    "failed_status",
+    "new_http_client",
+    "request",
+    "thread_path",
+]
