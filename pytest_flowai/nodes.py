@@ -19,7 +19,7 @@ from pytest_flowai.transcript import Transcript
 
 if TYPE_CHECKING:
     from pytest_flowai.session import FlowaiSession, Job
-    from pytest_flowai.spec.model import Conversation
+    from pytest_flowai.spec.model import Conversation, Mark
 
 OPTIONS = pytest.StashKey[Options]()
 SESSION = pytest.StashKey["FlowaiSession"]()
@@ -30,6 +30,8 @@ DURATION = pytest.StashKey[float]()
 POSITIONS = pytest.StashKey[dict[str, int]]()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
 _SETUP_MARKS = ("skip", "skipif", "xfail")
+# Marks that a plugin registers: the hint says which one to install.
+_MARK_PLUGINS = {"flaky": "install pytest-rerunfailures (pip install 'pytest-flowai[rerun]')"}
 _CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), *range(127, 160))} | {10: "\\n", 13: "\\r", 9: "\\t"}
 
 
@@ -85,20 +87,21 @@ def node_name(name: str) -> str:
     return name.translate(_CONTROL).replace("::", ": :")
 
 
-def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+def _marker(mark: Mark, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+    name = mark.name
     if name.startswith("_"):
         # pytest reserves such names (its MarkGenerator refuses them with a bare AttributeError).
         raise parent.CollectError(f"{conversation.span}: mark {name!r}: mark names must not start with '_'")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pytest.PytestUnknownMarkWarning)
-            mark: pytest.MarkDecorator = getattr(pytest.mark, name)
+            decorator: pytest.MarkDecorator = getattr(pytest.mark, name)
     # Under --strict-markers pytest fails (it does not raise AttributeError) for an unregistered mark.
     except pytest.fail.Exception as err:
         # Say which spec used the unregistered mark, not pytest's internals.
+        hint = _MARK_PLUGINS.get(name, f"add '{name}: <description>' to the `markers` ini option")
         raise parent.CollectError(
-            f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n"
-            f"  hint: add '{name}: <description>' to the `markers` ini option"
+            f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n  hint: {hint}"
         ) from err
     if caught:
         # pytest's warning would point at this file; point it at the spec instead.
@@ -108,7 +111,8 @@ def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.M
             filename=conversation.span.path,
             lineno=conversation.span.line,
         )
-    return mark
+    # The arguments go to the mark as the spec wrote them; the plugin that reads the mark checks them.
+    return decorator(*mark.args, **mark.kwargs) if mark.args or mark.kwargs else decorator
 
 
 class _Writer(Protocol):

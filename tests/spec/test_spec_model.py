@@ -61,7 +61,7 @@ def test_design_example_loads_into_the_model() -> None:
     assert spec.path == PATH
     (conversation,) = spec.conversations
     assert conversation.name == "greeting offers a soda"
-    assert conversation.marks == ("smoke",)
+    assert [mark.name for mark in conversation.marks] == ["smoke"]
     assert conversation.transport is TransportKind.REST
     assert conversation.vars == {"city": "Amsterdam"}
     assert conversation.span == Span(PATH, 1, 1)
