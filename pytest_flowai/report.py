@@ -438,8 +438,15 @@ class FailureSummary:
         # The progress line ends first, or the first line below the title would be blank.
         terminalreporter.ensure_newline()
         terminalreporter.section(f"flowai failures ({count} spec{'s' * (count != 1)})")
-        for line in render_failure_table(self.rows, width=self.config.get_terminal_writer().fullwidth):
+        # Sorted by place, so a run under pytest-xdist lists them as a run in one process does.
+        rows = sorted(self.rows, key=_place)
+        for line in render_failure_table(rows, width=self.config.get_terminal_writer().fullwidth):
             terminalreporter.write_line(line)
+
+
+def _place(row: dict[str, str]) -> tuple[str, int]:
+    path, _, line = row.get("location", "").rpartition(":")
+    return path, int(line) if line.isdigit() else 0
 
 
 # -- coverage --
