@@ -368,8 +368,6 @@ class FlowaiReporter:
                 terminalreporter.write_line(line)
         if self.config.get_verbosity() < 1 or not self.passed:
             return
-        # The progress line ends first, or the first line below the title would be blank.
-        terminalreporter.ensure_newline()
         terminalreporter.section("flowai transcripts (passed)")
         for nodeid, text in self.passed:
             terminalreporter.write_line(f"{nodeid}")

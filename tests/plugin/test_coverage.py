@@ -288,3 +288,21 @@ def test_a_bad_report_kind_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["ERROR: --flowai-cov-report must be term, json:PATH or html:PATH, got 'xml'"]
     )
+
+
+def test_python_tests_using_the_fixture_count_too(pytester: pytest.Pytester) -> None:
+    """A Python test's `flowai` conversation credits its steps to the test's node id."""
+    _suite(pytester)
+    pytester.makepyfile(
+        test_py="""
+        def test_ships(flowai):
+            flowai.event("Shipped", expect=[{"text": "Your order shipped"}], settle=0.05)
+        """
+    )
+    result = pytester.runpytest("--flowai-cov-report", "json:cov.json")
+    result.assert_outcomes(passed=4)
+    data = _json(pytester)
+    assert isinstance(data, dict)
+    shipped = data["flows"][1]["steps"][1]
+    assert shipped == _step("shipped", "Shipped", "EVENT", "test_py.py::test_ships")
+    assert data["total"] == {"steps": 6, "reached": 4, "percent": 66.67}
