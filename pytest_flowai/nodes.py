@@ -19,17 +19,23 @@ from pytest_flowai.transcript import Transcript
 
 if TYPE_CHECKING:
     from pytest_flowai.session import FlowaiSession, Job
-    from pytest_flowai.spec.model import Conversation
+    from pytest_flowai.spec.model import Conversation, Mark
 
 OPTIONS = pytest.StashKey[Options]()
 SESSION = pytest.StashKey["FlowaiSession"]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
 # The conversation's own duration, reported as the call's (not the wait for its turn to be reported).
 DURATION = pytest.StashKey[float]()
+# Reruns (pytest-rerunfailures call runtest again): the attempt number, and the last attempt's text.
+ATTEMPT = pytest.StashKey[int]()
+_LAST_ATTEMPT = pytest.StashKey[str]()
+_PER_ATTEMPT = ("flowai_transcript", "flowai_thread_id")
 # Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
 POSITIONS = pytest.StashKey[dict[str, int]]()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
 _SETUP_MARKS = ("skip", "skipif", "xfail")
+# Marks that a plugin registers: the hint says which one to install.
+_MARK_PLUGINS = {"flaky": "install pytest-rerunfailures (pip install 'pytest-flowai[rerun]')"}
 _CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), *range(127, 160))} | {10: "\\n", 13: "\\r", 9: "\\t"}
 
 
@@ -85,20 +91,21 @@ def node_name(name: str) -> str:
     return name.translate(_CONTROL).replace("::", ": :")
 
 
-def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+def _marker(mark: Mark, conversation: Conversation, parent: FlowFile) -> pytest.MarkDecorator:
+    name = mark.name
     if name.startswith("_"):
         # pytest reserves such names (its MarkGenerator refuses them with a bare AttributeError).
         raise parent.CollectError(f"{conversation.span}: mark {name!r}: mark names must not start with '_'")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pytest.PytestUnknownMarkWarning)
-            mark: pytest.MarkDecorator = getattr(pytest.mark, name)
+            decorator: pytest.MarkDecorator = getattr(pytest.mark, name)
     # Under --strict-markers pytest fails (it does not raise AttributeError) for an unregistered mark.
     except pytest.fail.Exception as err:
         # Say which spec used the unregistered mark, not pytest's internals.
+        hint = _MARK_PLUGINS.get(name, f"add '{name}: <description>' to the `markers` ini option")
         raise parent.CollectError(
-            f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n"
-            f"  hint: add '{name}: <description>' to the `markers` ini option"
+            f"{conversation.span}: mark {name!r} is not registered (strict markers are on)\n  hint: {hint}"
         ) from err
     if caught:
         # pytest's warning would point at this file; point it at the spec instead.
@@ -108,7 +115,8 @@ def _marker(name: str, conversation: Conversation, parent: FlowFile) -> pytest.M
             filename=conversation.span.path,
             lineno=conversation.span.line,
         )
-    return mark
+    # The arguments go to the mark as the spec wrote them; the plugin that reads the mark checks them.
+    return decorator(*mark.args, **mark.kwargs) if mark.args or mark.kwargs else decorator
 
 
 class _Writer(Protocol):
@@ -176,14 +184,36 @@ class FlowItem(pytest.Item):
 
     def runtest(self) -> None:
         session = self.flowai
+        attempt = self.stash.get(ATTEMPT, 0) + 1
+        self.stash[ATTEMPT] = attempt
+        if attempt > 1:
+            self._keep_attempt(attempt - 1)
+        # A new task (and thread id) every attempt: the scheduler forgets a key once its result is taken.
         outcome = session.result(self.job, [item.job for item in upcoming(self, session.options.concurrency)])
         self.stash[TRANSCRIPT] = outcome.transcript
         self.stash[DURATION] = outcome.duration
         text = self._attach_transcript(outcome.transcript, session)
         if outcome.error is not None:
+            failure = report.render_failure(outcome.error, self.conversation, None)
+            headline = report.redact(failure.split("\n", 1)[0], session.secrets())
+            self.stash[_LAST_ATTEMPT] = f"attempt {attempt} failed: {headline}\n\n{text}"
             raise outcome.error
+        self.stash[_LAST_ATTEMPT] = f"attempt {attempt} passed\n\n{text}"
         # A failure's report already shows the transcript (repr_failure); -rP and pytest-html show this one.
         self.add_report_section("call", "flowai transcript", text)
+
+    def _keep_attempt(self, number: int) -> None:
+        """Before a rerun: the earlier attempt's transcript becomes a report section and JUnit properties
+        of its own (`flowai_transcript_attempt_N`), so the final report shows every attempt."""
+        # A new list: the earlier attempt's report holds the old one and must keep it as it was.
+        self.user_properties = [
+            (f"{key}_attempt_{number}" if key in _PER_ATTEMPT else key, value)
+            for key, value in self.user_properties
+            if key != "flowai_transport"
+        ]
+        self.add_report_section(
+            "call", f"flowai transcript (attempt {number})", self.stash.get(_LAST_ATTEMPT, "")
+        )
 
     def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> str:
         text = report.redact(report.render_transcript(transcript), session.secrets())

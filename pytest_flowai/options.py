@@ -37,4 +37,17 @@ class Options:
         return f"embedded emulator ({where}, seed {self.emulator_seed})"
 
 
-__all__ = ["Options"]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoverageOptions:
+    """What `--flowai-coverage` measures against and reports; None in the plugin when coverage is off."""
+
+    # ("term", None), ("json", path), ("html", path), in the order asked for.
+    reports: tuple[tuple[str, Path | None], ...] = (("term", None),)
+    fail_under: float | None = None
+    flows: Path | None = None
+    ignore: tuple[str, ...] = ()
+    management_url: str | None = None
+    management_key: str | None = field(default=None, repr=False)
+
+
+__all__ = ["CoverageOptions", "Options"]

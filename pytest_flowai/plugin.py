@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from pytest_flowai import nodes, report
-from pytest_flowai.errors import ConfigurationError, EmulatorError
-from pytest_flowai.fixtures import attach_transcripts, flowai
-from pytest_flowai.options import Options
+from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
+from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
+from pytest_flowai.options import CoverageOptions, Options
 from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
@@ -44,6 +44,15 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "bot flows (file or folder) for the embedded emulator; in an ini file, relative to it",
     ),
     "emulator_seed": ("0", "seed of the embedded emulator's reply variants: the same seed, the same replies"),
+    "cov_fail_under": ("", "fail the run when flow coverage (--flowai-coverage) is under this percentage"),
+    "coverage_flows": (
+        "",
+        "flow files (file or folder) coverage measures against; in an ini file, relative to it",
+    ),
+    "management_url": (
+        "",
+        "Management API base URL coverage reads the bot's flows from (default: flowai_url)",
+    ),
 }
 
 
@@ -61,6 +70,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
+    group.addoption(
+        "--flowai-management-key",
+        help="Management API key for coverage against flowai_url; better set FLOWAI_MANAGEMENT_KEY"
+        " (default: the API key)",
+    )
+    group.addoption(
+        "--flowai-coverage",
+        action="store_true",
+        help="report which steps of the bot's flows the replies came from",
+    )
+    group.addoption(
+        "--flowai-cov-report",
+        action="append",
+        metavar="KIND",
+        help="coverage report: term (default), json:PATH or html:PATH; may be repeated (turns coverage on)",
+    )
+    group.addoption(
+        "--flowai-flaky-report",
+        action="store_true",
+        help="list, at the end, the specs that passed only after a rerun (pytest-rerunfailures)",
+    )
+    parser.addini(
+        "flowai_coverage_ignore",
+        "step types (NOTHING) or titles (`*` wildcards) coverage leaves out, one a line",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "flowai_summary",
+        "print the table of failed specs before pytest's short test summary (default: true)",
+        type="bool",
+        default=True,
+    )
     parser.addini(
         "flowai_spec_glob",
         f"file name patterns of conversation specs (default: {' '.join(DEFAULT_SPEC_GLOBS)})",
@@ -74,6 +116,14 @@ def pytest_configure(config: pytest.Config) -> None:
     reporter = report.FlowaiReporter(config)
     config.stash[REPORTER] = reporter
     config.pluginmanager.register(reporter, "flowai-reporter")
+    if config.getini("flowai_summary"):
+        # Its own plugin, so `-p no:flowai-summary` turns it off.
+        config.pluginmanager.register(report.FailureSummary(config), "flowai-summary")
+    coverage = _coverage_options(config)
+    if coverage is not None:
+        collector = report.CoverageCollector(config, coverage)
+        config.stash[report.COVERAGE] = collector
+        config.pluginmanager.register(collector, "flowai-coverage")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -81,6 +131,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if reporter is not None:
         del config.stash[REPORTER]
         config.pluginmanager.unregister(reporter)
+    collector = config.stash.get(report.COVERAGE, None)
+    if collector is not None:
+        del config.stash[report.COVERAGE]
+        config.pluginmanager.unregister(collector)
+    summary = config.pluginmanager.get_plugin("flowai-summary")
+    if summary is not None:
+        config.pluginmanager.unregister(summary)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -125,6 +182,8 @@ def pytest_runtest_makereport(
     if call.when == "call":
         attach_transcripts(item)
     test_report = yield
+    if call.when == "call":
+        _carry_results(item, call, test_report)
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.
@@ -146,19 +205,83 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.flowai)
 
 
+def _carry_results(item: pytest.Item, call: pytest.CallInfo[None], test_report: pytest.TestReport) -> None:
+    """Put what the controller summarises on the report as plain data (pytest-xdist sends report attributes
+    along): the steps that answered, for coverage, and a failed spec's summary row."""
+    if report.COVERAGE in item.config.stash:
+        transcripts = [chat.transcript for chat in item.stash.get(CHATS, [])]
+        if isinstance(item, nodes.FlowItem) and nodes.TRANSCRIPT in item.stash:
+            transcripts.insert(0, item.stash[nodes.TRANSCRIPT])
+        from pytest_flowai.coverage import hits_of_transcripts
+
+        test_report.flowai_steps = [hit.to_json() for hit in hits_of_transcripts(transcripts)]  # type: ignore[attr-defined]
+    if isinstance(item, nodes.FlowItem) and test_report.failed and call.excinfo is not None:
+        exc = call.excinfo.value
+        if isinstance(exc, FlowaiError):
+            secrets = item.flowai.secrets()
+            row = report.failure_row(exc, item.conversation, item.stash.get(nodes.TRANSCRIPT, None))
+            crash = getattr(test_report.longrepr, "reprcrash", None)
+            row["headline"] = str(getattr(crash, "message", "") or row["closest"])
+            test_report.flowai_failure = {k: report.redact(v, secrets) for k, v in row.items()}  # type: ignore[attr-defined]
+
+
+def _coverage_options(config: pytest.Config) -> CoverageOptions | None:
+    """Coverage settings, or None when coverage is off (a --flowai-cov-* flag turns it on, too)."""
+    reports: list[str] = config.getoption("flowai_cov_report") or []
+    flag_threshold = config.getoption("flowai_cov_fail_under")
+    if not (config.getoption("flowai_coverage") or reports or flag_threshold):
+        return None
+    parsed: list[tuple[str, Path | None]] = []
+    for spec in reports or ["term"]:
+        kind, _, path = spec.partition(":")
+        if (kind == "term" and not path) or (kind in ("json", "html") and path):
+            parsed.append((kind, Path(path) if path else None))
+        else:
+            raise pytest.UsageError(f"--flowai-cov-report must be term, json:PATH or html:PATH, got {spec!r}")
+    threshold_text = str(flag_threshold or config.getini("flowai_cov_fail_under") or "")
+    threshold: float | None = None
+    if threshold_text:
+        try:
+            threshold = float(threshold_text)
+        except ValueError:
+            threshold = math.nan
+        if not 0 <= threshold <= 100:
+            raise pytest.UsageError(
+                f"flowai_cov_fail_under must be a percentage from 0 to 100, got {threshold_text!r}"
+            )
+    return CoverageOptions(
+        reports=tuple(parsed),
+        fail_under=threshold,
+        flows=_path_setting(config, "flowai_coverage_flows"),
+        ignore=tuple(str(entry) for entry in config.getini("flowai_coverage_ignore")),
+        management_url=_pick(config, "flowai_management_url") or None,
+        management_key=config.getoption("flowai_management_key")
+        or os.environ.get("FLOWAI_MANAGEMENT_KEY")
+        or None,
+    )
+
+
+def _pick(config: pytest.Config, name: str) -> str:
+    # Each option's command-line dest and ini key are spelled the same; the command line wins.
+    value = config.getoption(name)
+    return str(value) if value not in (None, "") else str(config.getini(name) or "")
+
+
+def _path_setting(config: pytest.Config, name: str) -> Path | None:
+    """A path option: relative to the ini file when it comes from there, else to the working directory."""
+    value = _pick(config, name)
+    if not value:
+        return None
+    from_ini = not config.getoption(name)
+    base = config.inipath.parent if from_ini and config.inipath is not None else None
+    return (base / value) if base and not Path(value).is_absolute() else Path(value)
+
+
 def _options(config: pytest.Config) -> Options:
     def pick(name: str) -> str:
-        # Each option's command-line dest and ini key are spelled the same; the command line wins.
-        value = config.getoption(name)
-        return str(value) if value not in (None, "") else str(config.getini(name) or "")
+        return _pick(config, name)
 
-    flows = pick("flowai_emulator_flows")
-    flows_path: Path | None = None
-    if flows:
-        # Relative to the ini file when it comes from there, else to the working directory.
-        from_ini = not config.getoption("flowai_emulator_flows")
-        base = config.inipath.parent if from_ini and config.inipath is not None else None
-        flows_path = (base / flows) if base and not Path(flows).is_absolute() else Path(flows)
+    flows_path = _path_setting(config, "flowai_emulator_flows")
     transport = pick("flowai_transport") or "socket"
     if transport not in TRANSPORT_KINDS:
         raise pytest.UsageError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,26 @@ from typing import Any
 import pytest
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, cut, display_path, quote
+from pytest_flowai.coverage import (
+    Reached,
+    StepHit,
+    coverage_report,
+    render_html,
+    render_table,
+    under,
+    unknown_steps,
+)
+from pytest_flowai.errors import (
+    ConfigurationError,
+    FlowaiError,
+    Span,
+    TransportError,
+    TurnFailed,
+    cut,
+    display_path,
+    quote,
+)
+from pytest_flowai.options import CoverageOptions
 from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript
 from pytest_flowai.transports.base import redact as redact_secret
@@ -186,6 +206,81 @@ def render_failure(
     return "\n".join(lines)
 
 
+def failure_row(
+    exc: FlowaiError, conversation: Conversation, transcript: Transcript | None = None
+) -> dict[str, str]:
+    """A failure in short strings for the summary table: where, which conversation and turn, what was
+    expected and what came closest (read from the lines the turn matcher wrote; else the turn's first
+    reply in the transcript; else the reason)."""
+    turn = _turn(conversation, getattr(exc, "turn", None))
+    span = (exc.span if isinstance(exc, TurnFailed) else None) or (turn.span if turn else conversation.span)
+    expected = closest = ""
+    detail = exc.detail if isinstance(exc, TurnFailed) else None
+    for line in (detail or "").splitlines():
+        text = line.strip()
+        if text.startswith("expected: ") and not expected:
+            expected = text.removeprefix("expected: ")
+        elif text.startswith("closest: ") and not closest:
+            closest = text.removeprefix("closest: ")
+            bubble = _BUBBLE.fullmatch(closest)
+            closest = bubble.group(1) if bubble else closest
+        elif text == "no reply arrived" and not closest:
+            closest = "no reply"
+    reason = exc.reason if isinstance(exc, TurnFailed) else str(exc).split("\n", 1)[0]
+    if not expected and reason.startswith("expected silence"):
+        expected = "silence"
+    if not closest and transcript is not None and turn is not None:
+        replies = [e for e in transcript.events if isinstance(e, Received) and e.turn == turn.index]
+        closest = describe_payload(replies[0].payload)[0] if replies else ""
+    return {
+        "location": f"{display_path(span.path)}:{span.line}",
+        "conversation": conversation.name,
+        "turn": str(turn.index) if turn else "-",
+        "expected": expected or "-",
+        "closest": closest or reason,
+    }
+
+
+_BUBBLE = re.compile(r"bubble #\d+ \((.*)\)")
+SUMMARY_COLUMNS = (
+    ("location", "spec"),
+    ("conversation", "conversation"),
+    ("turn", "turn"),
+    ("expected", "expected"),
+    ("closest", "closest actual"),
+)
+
+
+def render_failure_table(rows: Sequence[dict[str, str]], *, width: int) -> list[str]:
+    """One line per failed spec, its columns aligned, every line cut to ``width``.
+
+    Where, which and the turn keep their width (up to a cap); expected and closest share what is left.
+    """
+    caps = {"location": 50, "conversation": 30, "turn": 4}
+    widths = {
+        key: min(max(len(title), *(len(_one_line(row.get(key, ""))) for row in rows)), caps[key])
+        for key, title in SUMMARY_COLUMNS
+        if key in caps
+    }
+    rest = max(width - sum(widths.values()) - 2 * (len(SUMMARY_COLUMNS) - 1), 20)
+    expected_width = max(min(rest // 2, max(len(_one_line(r.get("expected", ""))) for r in rows)), 8)
+    widths["expected"] = expected_width
+    widths["closest"] = max(rest - expected_width, 8)
+    lines = []
+    for row in [{key: title for key, title in SUMMARY_COLUMNS}, *rows]:
+        cells = [_cell(_one_line(row.get(key, "")), widths[key]) for key, _ in SUMMARY_COLUMNS]
+        lines.append("  ".join(cells).rstrip()[:width])
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cell(text: str, width: int) -> str:
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
 def _turn(conversation: Conversation, index: int | None) -> Turn | None:
     if index is None:
         return None
@@ -229,11 +324,13 @@ class FlowaiReporter:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.passed: list[tuple[str, str]] = []
+        self.reruns = RerunTracker()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "setup":
             self._name_junit_class(report)
+        self.reruns.add(report)
         if report.when != "call" or not report.passed:
             return
         for key, text in report.user_properties:
@@ -263,6 +360,12 @@ class FlowaiReporter:
         xml.node_reporter(report).add_attribute("classname", f"{prefix}.{classname}" if prefix else classname)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.config.getoption("flowai_flaky_report", False) and not _is_worker(self.config):
+            # The progress line ends first, or the first line below the title would be blank.
+            terminalreporter.ensure_newline()
+            terminalreporter.section("flowai flaky specs (passed only after a rerun)")
+            for line in self.reruns.lines():
+                terminalreporter.write_line(line)
         if self.config.get_verbosity() < 1 or not self.passed:
             return
         terminalreporter.section("flowai transcripts (passed)")
@@ -270,6 +373,192 @@ class FlowaiReporter:
             terminalreporter.write_line(f"{nodeid}")
             for line in text.splitlines():
                 terminalreporter.write_line(f"  {line}")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    """True in a pytest-xdist worker: the controller aggregates and reports."""
+    return hasattr(config, "workerinput")
+
+
+# -- flaky specs (reruns) --
+
+
+class RerunTracker:
+    """Remembers the attempts of rerun specs (pytest-rerunfailures), to list those that passed only after
+    a rerun (`--flowai-flaky-report`)."""
+
+    def __init__(self) -> None:
+        self.failed_attempts: dict[str, list[str]] = {}
+        self.flaky: list[tuple[str, list[str]]] = []
+
+    def add(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        # pytest-rerunfailures marks a failed attempt that it runs again with this outcome.
+        if str(report.outcome) == "rerun":
+            row = getattr(report, "flowai_failure", None)
+            why = row.get("headline", "") if isinstance(row, dict) else ""
+            self.failed_attempts.setdefault(report.nodeid, []).append(str(why) or "failed")
+        elif report.passed and report.nodeid in self.failed_attempts:
+            self.flaky.append((report.nodeid, self.failed_attempts[report.nodeid]))
+
+    def lines(self) -> list[str]:
+        if not self.flaky:
+            return ["no spec needed a rerun to pass"]
+        out = []
+        for nodeid, failures in self.flaky:
+            out.append(f"{nodeid}: passed on attempt {len(failures) + 1}")
+            out.extend(f"  attempt {n}: {why}" for n, why in enumerate(failures, start=1))
+        return out
+
+
+# -- failure summary --
+
+
+class FailureSummary:
+    """One line per failed spec, printed just before pytest's short test summary (plugin `flowai-summary`)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.rows: list[dict[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        row = getattr(report, "flowai_failure", None)
+        if report.when == "call" and report.outcome == "failed" and isinstance(row, dict):
+            self.rows.append({str(k): str(v) for k, v in row.items()})
+
+    # Last of the summary hooks: pytest's own wrapper prints the short test summary right after.
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.rows:
+            return
+        count = len(self.rows)
+        # The progress line ends first, or the first line below the title would be blank.
+        terminalreporter.ensure_newline()
+        terminalreporter.section(f"flowai failures ({count} spec{'s' * (count != 1)})")
+        # Sorted by place, so a run under pytest-xdist lists them as a run in one process does.
+        rows = sorted(self.rows, key=_place)
+        for line in render_failure_table(rows, width=self.config.get_terminal_writer().fullwidth):
+            terminalreporter.write_line(line)
+
+
+def _place(row: dict[str, str]) -> tuple[str, int]:
+    path, _, line = row.get("location", "").rpartition(":")
+    return path, int(line) if line.isdigit() else 0
+
+
+# -- coverage --
+
+
+class CoverageCollector:
+    """Gathers the steps each test's replies came from (on the controller under xdist: the reports carry
+    them), then reports the bot's flow coverage and gates the run on `--flowai-cov-fail-under`."""
+
+    def __init__(self, config: pytest.Config, options: CoverageOptions) -> None:
+        self.config = config
+        self.options = options
+        self.reached = Reached()
+        self._result: JSONObject | None = None
+        self._flows: list[JSONObject] = []
+        self._source = ""
+        self.error: str | None = None
+        self.written: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Every attempt counts (a rerun's failed first try reached its steps too).
+        hits = getattr(report, "flowai_steps", None)
+        if report.when == "call" and isinstance(hits, list):
+            found = (StepHit.from_json(hit) for hit in hits)
+            self.reached.add(report.nodeid, (hit for hit in found if hit is not None))
+
+    def result(self) -> JSONObject | None:
+        """The coverage dict (see `coverage.coverage_report`), computed once; None when it cannot be."""
+        if self._result is None and self.error is None and not _is_worker(self.config):
+            from pytest_flowai.botflows import coverage_flows
+            from pytest_flowai.nodes import OPTIONS
+
+            options = self.config.stash.get(OPTIONS, None)
+            if options is None:
+                return None
+            try:
+                self._source, self._flows = coverage_flows(self.options, options)
+            except ConfigurationError as exc:
+                self.error = str(exc)
+                return None
+            self._result = coverage_report(self._flows, self.reached.by_step, ignore=self.options.ignore)
+        return self._result
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if _is_worker(self.config) or self.config.option.collectonly:
+            return
+        result = self.result()
+        if result is not None:
+            for kind, path in self.options.reports:
+                if path is None:
+                    continue
+                target = self.config.invocation_params.dir / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                text = json.dumps(result, indent=2) + "\n" if kind == "json" else render_html(result)
+                target.write_text(text, encoding="utf-8")
+                self.written.append(f"{kind} coverage report written to {path}")
+        if self.verdict() and session.exitstatus == 0:
+            session.exitstatus = 1
+
+    def verdict(self) -> str | None:
+        """The line that fails the run: under the threshold, or no coverage to compare with it."""
+        threshold = self.options.fail_under
+        if threshold is None or self.config.option.collectonly:
+            return None
+        result = self._result
+        if result is None:
+            return f"flowai coverage could not be measured, so the required {threshold:g}% is not met"
+        if under(result, threshold):
+            total = result["total"]
+            shown = total.get("percent") if isinstance(total, dict) else 0
+            return f"flowai coverage {shown}% is under the required {threshold:g}%"
+        return None
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if _is_worker(self.config) or self.config.option.collectonly:
+            return
+        result = self._result
+        # The progress line ends first, or the first line below the title would be blank.
+        terminalreporter.ensure_newline()
+        terminalreporter.section("flowai coverage")
+        if result is None:
+            terminalreporter.write_line(f"ERROR: {self.error or 'coverage was not measured'}", red=True)
+        else:
+            total = result["total"]
+            if isinstance(total, dict):
+                terminalreporter.write_line(
+                    f"{total.get('reached')} of {total.get('steps')} steps reached ({total.get('percent')}%),"
+                    f" flows from {self._source}"
+                )
+            if any(kind == "term" for kind, _ in self.options.reports):
+                for line in render_table(result, width=self.config.get_terminal_writer().fullwidth):
+                    terminalreporter.write_line(line)
+            strangers = unknown_steps(self._flows, self.reached)
+            if strangers:
+                names = ", ".join(f"{hit.flow_title} / {hit.step_title}" for hit in strangers[:3])
+                terminalreporter.write_line(
+                    f"note: replies came from {len(strangers)} step(s) that these flows do not have: {names}"
+                )
+        for line in self.written:
+            terminalreporter.write_line(line)
+        verdict = self.verdict()
+        if verdict:
+            terminalreporter.write_line(f"FAIL: {verdict}", red=True, bold=True)
+
+
+COVERAGE = pytest.StashKey[CoverageCollector]()
+
+
+def coverage_result(config: pytest.Config) -> JSONObject | None:
+    """The run's coverage dict, for other reports (the HTML report): None when coverage is off, on an xdist
+    worker, or when the bot's flows could not be read. Call it from pytest_sessionfinish or later."""
+    collector = config.stash.get(COVERAGE, None)
+    return collector.result() if collector is not None else None
 
 
 def _junit_xml(config: pytest.Config) -> Any:
@@ -285,13 +574,20 @@ def header_lines(target: str, transport: str, spec_globs: Sequence[str]) -> list
 
 
 __all__ = [
+    "COVERAGE",
+    "CoverageCollector",
+    "FailureSummary",
     "FlowaiReporter",
+    "RerunTracker",
+    "coverage_result",
     "describe_payload",
     "describe_response",
     "display_path",
+    "failure_row",
     "header_lines",
     "redact",
     "render_failure",
+    "render_failure_table",
     "render_transcript",
     "source_excerpt",
 ]

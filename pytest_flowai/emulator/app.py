@@ -63,6 +63,7 @@ _DEFAULT_ORIGINATOR: JSONObject = {"name": "anonymous", "role": "external", "pro
 _MEDIA_TYPES = ("image", "file", "audio", "video")
 _GARBAGE = "<html><body>502 Bad Gateway: this is not JSON (emulator fault 'garbage')"
 _FAULT_ERROR = "emulator fault 'error': the reply was replaced by this error"
+_WRONG_TEXT = "emulator fault 'wrong-once': a wrong first answer"
 _BROKEN_RESPONSE: JSONObject = {
     "type": "image",
     "payload": {"title": "no url (emulator fault 'invalid-reply')"},
@@ -440,6 +441,22 @@ def break_replies(messages: Sequence[JSONObject]) -> list[JSONObject]:
     ]
 
 
+def answer_wrong(messages: Sequence[JSONObject]) -> tuple[JSONObject, ...]:
+    """Fault ``wrong-once``: every text response of the messages says something else."""
+    return tuple(
+        {
+            **message,
+            "responses": [
+                {**_obj(response), "payload": {**_obj(_obj(response).get("payload")), "text": _WRONG_TEXT}}
+                if _obj(response).get("type") == "text"
+                else response
+                for response in _responses(message)
+            ],
+        }
+        for message in messages
+    )
+
+
 def _has_handover(messages: Iterable[JSONObject]) -> bool:
     return any(
         _obj(response).get("type") == "handover" for message in messages for response in _responses(message)
@@ -518,6 +535,8 @@ class Runtime:
     clock: Callable[[], float] = time.time
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     internal_errors: int = 0
+    # Fault ``wrong-once``: the conversations (variant keys) that already got their wrong answer.
+    answered_wrong: set[str] = field(default_factory=set)
 
     @property
     def fault(self) -> Fault | None:
@@ -532,6 +551,7 @@ class Runtime:
         self.dispatcher.cancel_all()
         self.store.reset()
         self.tokens.clear()
+        self.answered_wrong.clear()
 
     def begin_shutdown(self) -> None:
         """Release held requests (fault ``hang``) and stop webhook deliveries, before the server stops."""
@@ -567,6 +587,13 @@ class Runtime:
         )
         self.store.save_state(sent.thread_id, _state_to_json(outcome.state))
         messages = tuple(copy.deepcopy(dict(m)) for m in outcome.messages)
+        if (
+            self.fault is Fault.WRONG_ONCE
+            and messages
+            and variant_key(sent.thread_id) not in self.answered_wrong
+        ):
+            self.answered_wrong.add(variant_key(sent.thread_id))
+            messages = answer_wrong(messages)
         if messages:
             self.store.append_history(
                 sent.thread_id, originator=copy.deepcopy(BOT_ORIGINATOR), messages=list(messages), now=now

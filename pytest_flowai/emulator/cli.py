@@ -38,7 +38,8 @@ webhooks: only URLs on this machine (127.0.0.0/8, ::1, localhost) are accepted; 
   connection error is retried with exponential backoff, calls for one thread keep their order.
 faults (--fault): invalid-reply (replies break their template schema), garbage (non-JSON reply),
   drop (the socket is cut after its first reply), hang (no reply; sync REST is held),
-  error (an error frame / a 503 instead of the reply).
+  error (an error frame / a 503 instead of the reply), wrong-once (the first reply to each conversation
+  has its texts replaced; a thread id with the same part before its last `~` then gets the right one).
 """
 
 

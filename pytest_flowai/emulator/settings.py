@@ -33,6 +33,9 @@ class Fault(StrEnum):
     HANG = "hang"
     # Socket: an error frame instead of the reply; REST: a 503 JSON error.
     ERROR = "error"
+    # The first reply to each conversation (thread ids alike but for the run tag after their last `~`) has
+    # every text replaced; the next thread of that conversation gets the right answer (a flaky bot).
+    WRONG_ONCE = "wrong-once"
 
 
 # The documented shape of GET rest/v1/businesshours (003_*.txt), with one plausible entry.

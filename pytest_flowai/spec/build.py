@@ -9,7 +9,15 @@ from collections.abc import Mapping
 
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
+from pytest_flowai.spec.model import (
+    ActionKind,
+    Conversation,
+    ExpectEntry,
+    ExtraMode,
+    Mark,
+    TransportKind,
+    Turn,
+)
 from pytest_flowai.spec.rules import action_of, merged, turn_defines, turn_variables
 from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line
 
@@ -44,7 +52,7 @@ class ConversationBuilder:
         transport = root.get("transport")
         return Conversation(
             name=name if isinstance(name, str) else default_name(self.ordinal),
-            marks=tuple(str(mark) for mark in marks) if isinstance(marks, list) else (),
+            marks=tuple(_mark(mark) for mark in marks) if isinstance(marks, list) else (),
             transport=TransportKind(transport) if isinstance(transport, str) else None,
             vars=_object(root.get("vars")),
             timeout=_seconds(root.get("timeout")),
@@ -101,6 +109,17 @@ class ConversationBuilder:
             span=self._span(entry.start),
             key_spans={key: self._span(position) for key, position in entry.key_positions.items()},
         )
+
+
+def _mark(value: object) -> Mark:
+    """`smoke`, `{flaky: {reruns: 2}}` (keyword arguments) or `{timeout: [5]}` (positional ones)."""
+    if not isinstance(value, dict):
+        return Mark(name=str(value))
+    ((name, arguments),) = value.items()
+    data = _json(arguments)
+    if isinstance(data, list):
+        return Mark(name=str(name), args=tuple(data))
+    return Mark(name=str(name), kwargs=data if isinstance(data, dict) else {})
 
 
 def _object(value: object) -> dict[str, JSON]:

@@ -146,10 +146,14 @@ def _describe(error: ValidationError, root: object, path: str) -> Iterator[SpecE
                     )
     elif "propertyNames" in error.relative_schema_path:
         key = str(error.instance)
+        # Mark names (`marks: [{flaky: ...}]`) are the one other mapping whose keys the grammar restricts.
+        mark = isinstance(error.schema, dict) and str(error.schema.get("title", "")).startswith("a mark name")
         yield SpecError(
-            f"{key!r} is not a valid variable name in {place(location)}",
+            f"{key!r} is not a valid {'mark' if mark else 'variable'} name in {place(location)}",
             span=node_span(path, root, (*location, key), key=True),
-            hint="a name is letters, digits and _, not starting with a digit",
+            hint="a mark name is a letter, then letters, digits and _"
+            if mark
+            else "a name is letters, digits and _, not starting with a digit",
         )
     elif validator == "minItems" and error.validator_value == 1:
         hint = "for a silent bot write expect: none" if location[-1:] == ("expect",) else None

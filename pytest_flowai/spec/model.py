@@ -6,7 +6,7 @@ Values are built by ``spec.build`` from YAML that passed the grammar and the rul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pytest_flowai._json import JSON
@@ -98,11 +98,20 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    """A pytest mark a spec puts on its conversation: a name, with positional or keyword arguments."""
+
+    name: str
+    args: tuple[JSON, ...] = ()
+    kwargs: Mapping[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Conversation:
     """One spec document: a named conversation with its defaults and turns."""
 
     name: str
-    marks: tuple[str, ...]
+    marks: tuple[Mark, ...]
     transport: TransportKind | None
     vars: Mapping[str, JSON]
     timeout: float | None
@@ -127,4 +136,13 @@ class SpecFile:
     conversations: tuple[Conversation, ...]
 
 
-__all__ = ["ActionKind", "Conversation", "ExpectEntry", "ExtraMode", "SpecFile", "TransportKind", "Turn"]
+__all__ = [
+    "ActionKind",
+    "Conversation",
+    "ExpectEntry",
+    "ExtraMode",
+    "Mark",
+    "SpecFile",
+    "TransportKind",
+    "Turn",
+]

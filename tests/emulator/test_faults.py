@@ -161,3 +161,26 @@ def test_error_replaces_the_reply() -> None:
     assert "fault" in str(frame["message"])
     for response in (sync, background):
         assert "fault" in error_message(response, 503)
+
+
+def test_wrong_once_answers_each_conversation_wrongly_the_first_time_only() -> None:
+    """Fault wrong-once: a conversation's first reply has its text replaced; its next thread and later
+    messages get the bot's own answer, and another conversation gets its own wrong first answer."""
+
+    async def texts_of(emulator_url: str, thread: str) -> str:
+        async with client(emulator_url) as http:
+            response = await http.post(f"/rest/v1/messages/{thread}?sync=true", json=SAY_BYE)
+        return str(response.json()["result"]["messages"][0]["responses"][0]["payload"]["text"])
+
+    async def scenario() -> list[str]:
+        emulator = await in_process(fault=Fault.WRONG_ONCE)
+        try:
+            threads = ["conv-a~run1", "conv-a~run1", "conv-a~run2", "conv-b~run1"]
+            return [await texts_of(emulator.url, thread) for thread in threads]
+        finally:
+            await emulator.stop()
+
+    first, again, rerun, other = run(scenario())
+    wrong = "emulator fault 'wrong-once': a wrong first answer"
+    assert (first, other) == (wrong, wrong)
+    assert again == rerun != wrong

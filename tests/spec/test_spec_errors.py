@@ -731,6 +731,36 @@ def test_mark_name_must_start_with_a_letter() -> None:
     assert message == expected
 
 
+def test_mark_arguments_must_be_a_mapping_or_a_list() -> None:
+    """A mark with arguments takes keyword arguments (a mapping) or positional ones (a list), not a scalar."""
+    line, column, message, _ = only_problem(
+        """\
+        name: soda
+        marks: [{flaky: 2}]
+        steps:
+          - say: hi
+        """
+    )
+    assert (line, column) == (2, 17)
+    assert message == (
+        "'flaky' must be the mark's keyword arguments (a mapping) or positional arguments (a list), got 2"
+    )
+
+
+def test_mark_with_arguments_needs_a_valid_name() -> None:
+    """The name of a mark with arguments follows the rule of plain mark names, at the key's place."""
+    line, column, message, hint = only_problem(
+        """\
+        name: soda
+        marks: [{_flaky: {reruns: 2}}]
+        steps:
+          - say: hi
+        """
+    )
+    assert (line, column, message) == (2, 10, "'_flaky' is not a valid mark name in item 1 of 'marks'")
+    assert hint == "a mark name is a letter, then letters, digits and _"
+
+
 def test_tab_indentation_says_to_use_spaces() -> None:
     """A tab where YAML expects indentation is a syntax error at the tab, with a hint to use spaces."""
     with pytest.raises(SpecSyntaxError) as info:

@@ -18,6 +18,7 @@ from pytest_flowai.spec import (
     load_spec,
     load_spec_text,
 )
+from pytest_flowai.spec.model import Mark
 
 PATH = "test_shop.flowai.yaml"
 
@@ -61,7 +62,7 @@ def test_design_example_loads_into_the_model() -> None:
     assert spec.path == PATH
     (conversation,) = spec.conversations
     assert conversation.name == "greeting offers a soda"
-    assert conversation.marks == ("smoke",)
+    assert [mark.name for mark in conversation.marks] == ["smoke"]
     assert conversation.transport is TransportKind.REST
     assert conversation.vars == {"city": "Amsterdam"}
     assert conversation.span == Span(PATH, 1, 1)
@@ -386,3 +387,19 @@ def test_turn_cannot_expect_silence_and_replies() -> None:
             defines=frozenset(),
         )
     assert info.value.span == span
+
+
+def test_marks_carry_their_arguments() -> None:
+    """A mark is a name, or a name with keyword arguments (a mapping) or positional ones (a list)."""
+    (conversation,) = load(
+        """\
+        marks: [smoke, {flaky: {reruns: 2, reruns_delay: 0.5}}, {skipif: [false]}]
+        steps:
+          - say: hi
+        """
+    ).conversations
+    assert conversation.marks == (
+        Mark(name="smoke"),
+        Mark(name="flaky", kwargs={"reruns": 2, "reruns_delay": 0.5}),
+        Mark(name="skipif", args=(False,)),
+    )
