@@ -25,6 +25,7 @@ class Options:
     emulator_seed: int = 0
     concurrency: int = 1
     worker: str = "main"
+    html: Path | None = None  # where the HTML report goes (--flowai-html)
 
     @property
     def target(self) -> str:

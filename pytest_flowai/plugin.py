@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import nodes, report
+from pytest_flowai import html_report, nodes, report
 from pytest_flowai.errors import ConfigurationError, EmulatorError
 from pytest_flowai.fixtures import attach_transcripts, flowai
 from pytest_flowai.options import Options
@@ -22,6 +22,9 @@ from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
 REPORTER = pytest.StashKey[report.FlowaiReporter]()
+HTML_REPORTER = pytest.StashKey[report.HtmlReporter]()
+# Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
+HTML_DATA = pytest.StashKey[bool]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
@@ -40,6 +43,10 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "bot flows (file or folder) for the embedded emulator; in an ini file, relative to it",
     ),
     "emulator_seed": ("0", "seed of the embedded emulator's reply variants: the same seed, the same replies"),
+    "html": (
+        "",
+        "write a self-contained HTML report of the conversations to this path (needs the html extra)",
+    ),
 }
 
 
@@ -70,6 +77,17 @@ def pytest_configure(config: pytest.Config) -> None:
     reporter = report.FlowaiReporter(config)
     config.stash[REPORTER] = reporter
     config.pluginmanager.register(reporter, "flowai-reporter")
+    html_path = _html_path(config)
+    config.stash[HTML_DATA] = html_path is not None or config.pluginmanager.hasplugin("html")
+    if html_path is not None:
+        try:
+            html_report.check_available()
+        except html_report.JinjaMissing as exc:
+            raise pytest.UsageError(f"flowai_html: {exc}") from None
+        # Written by the process that sees every report: the xdist controller, or the only process.
+        if not hasattr(config, "workerinput"):
+            config.stash[HTML_REPORTER] = html_reporter = report.HtmlReporter(config, html_path)
+            config.pluginmanager.register(html_reporter, "flowai-html-reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -77,6 +95,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if reporter is not None:
         del config.stash[REPORTER]
         config.pluginmanager.unregister(reporter)
+    html_reporter = config.stash.get(HTML_REPORTER, None)
+    if html_reporter is not None:
+        del config.stash[HTML_REPORTER]
+        config.pluginmanager.unregister(html_reporter)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -121,6 +143,8 @@ def pytest_runtest_makereport(
     if call.when == "call":
         attach_transcripts(item)
     test_report = yield
+    if item.config.stash.get(HTML_DATA, False):
+        report.attach_html_data(item, call, test_report)
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.
@@ -178,7 +202,14 @@ def _options(config: pytest.Config) -> Options:
         emulator_seed=_whole(pick("flowai_emulator_seed"), "flowai_emulator_seed", minimum=0),
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
         worker=_xdist_worker(config),
+        html=_html_path(config),
     )
+
+
+def _html_path(config: pytest.Config) -> Path | None:
+    # As junitxml's path: relative to the working directory, from the command line or the ini file.
+    value = config.getoption("flowai_html") or config.getini("flowai_html")
+    return Path(str(value)).expanduser().absolute() if value else None
 
 
 def _xdist_worker(config: pytest.Config) -> str:
