@@ -25,6 +25,7 @@ REPORTER = pytest.StashKey[report.FlowaiReporter]()
 HTML_REPORTER = pytest.StashKey[report.HtmlReporter]()
 # Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
 HTML_DATA = pytest.StashKey[bool]()
+PYTEST_HTML = pytest.StashKey[bool]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
@@ -78,7 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REPORTER] = reporter
     config.pluginmanager.register(reporter, "flowai-reporter")
     html_path = _html_path(config)
-    config.stash[HTML_DATA] = html_path is not None or config.pluginmanager.hasplugin("html")
+    # pytest-html is on when its --html is given (installed alone, it writes nothing).
+    config.stash[PYTEST_HTML] = bool(config.getoption("htmlpath", None))
+    config.stash[HTML_DATA] = html_path is not None or config.stash[PYTEST_HTML]
     if html_path is not None:
         try:
             html_report.check_available()
@@ -144,7 +147,7 @@ def pytest_runtest_makereport(
         attach_transcripts(item)
     test_report = yield
     if item.config.stash.get(HTML_DATA, False):
-        report.attach_html_data(item, call, test_report)
+        report.attach_html_data(item, call, test_report, pytest_html=item.config.stash[PYTEST_HTML])
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.

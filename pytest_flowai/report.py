@@ -304,8 +304,13 @@ def header_lines(target: str, transport: str, spec_globs: Sequence[str]) -> list
 HTML_ATTRIBUTE = "flowai_html"
 
 
-def attach_html_data(item: pytest.Item, call: pytest.CallInfo[None], test_report: pytest.TestReport) -> None:
-    """Put the item's marks, and in the call phase its conversations and failure, on its report."""
+def attach_html_data(
+    item: pytest.Item, call: pytest.CallInfo[None], test_report: pytest.TestReport, *, pytest_html: bool
+) -> None:
+    """Put the item's marks, and in the call phase its conversations and failure, on its report.
+
+    With ``pytest_html``, the conversations also become an extra of pytest-html's row.
+    """
     from pytest_flowai import nodes
     from pytest_flowai.fixtures import CHATS
 
@@ -332,7 +337,7 @@ def attach_html_data(item: pytest.Item, call: pytest.CallInfo[None], test_report
             html_report.chat_data(t, secrets, failure if t is spec_transcript else None) for t in transcripts
         ]
         data["chats"] = chats
-        if chats and item.config.pluginmanager.hasplugin("html"):
+        if chats and pytest_html:
             _add_pytest_html_extra(test_report, [c for c in chats if isinstance(c, dict)], secrets)
     setattr(test_report, HTML_ATTRIBUTE, data)
 

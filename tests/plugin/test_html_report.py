@@ -249,3 +249,16 @@ def test_without_jinja2_the_option_is_a_usage_error(pytester: pytest.Pytester) -
     assert "the flowai HTML report needs Jinja2: pip install pytest-flowai[html]" in output(result)
     assert "Traceback" not in output(result)
     assert not (pytester.path / "report.html").exists()
+
+
+def test_collection_errors_are_entries(pytester: pytest.Pytester) -> None:
+    """A spec that does not load is an error entry of the page (and pytest runs nothing), with its message."""
+    write_suite(pytester.path)
+    pytester.makefile(".flowai.yaml", test_broken="name: broken\nsteps: 3\n")
+    result = pytester.runpytest_subprocess("--flowai-html=report.html", timeout=120)
+    result.assert_outcomes(errors=1)
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert (
+        'data-outcome="error" data-marks="" data-transports="" data-nodeid="test_broken.flowai.yaml"' in html
+    )
+    assert "test_broken.flowai.yaml:2:" in html
