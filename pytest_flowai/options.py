@@ -26,6 +26,7 @@ class Options:
     concurrency: int = 1
     max_reply_bytes: int = 4 * 2**20
     worker: str = "main"
+    html: Path | None = None  # where the HTML report goes (--flowai-html)
 
     @property
     def target(self) -> str:

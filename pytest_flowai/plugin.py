@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import nodes, report
+from pytest_flowai import html_report, nodes, report
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
 from pytest_flowai.options import CoverageOptions, Options
@@ -22,6 +22,10 @@ from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
 REPORTER = pytest.StashKey[report.FlowaiReporter]()
+HTML_REPORTER = pytest.StashKey[report.HtmlReporter]()
+# Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
+HTML_DATA = pytest.StashKey[bool]()
+PYTEST_HTML = pytest.StashKey[bool]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
@@ -52,6 +56,10 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "management_url": (
         "",
         "Management API base URL coverage reads the bot's flows from (default: flowai_url)",
+    ),
+    "html": (
+        "",
+        "write a self-contained HTML report of the conversations to this path (needs the html extra)",
     ),
 }
 
@@ -124,6 +132,19 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = report.CoverageCollector(config, coverage)
         config.stash[report.COVERAGE] = collector
         config.pluginmanager.register(collector, "flowai-coverage")
+    html_path = _html_path(config)
+    # pytest-html is on when its --html is given (installed alone, it writes nothing).
+    config.stash[PYTEST_HTML] = bool(config.getoption("htmlpath", None))
+    config.stash[HTML_DATA] = html_path is not None or config.stash[PYTEST_HTML]
+    if html_path is not None:
+        try:
+            html_report.check_available()
+        except html_report.JinjaMissing as exc:
+            raise pytest.UsageError(f"flowai_html: {exc}") from None
+        # Written by the process that sees every report: the xdist controller, or the only process.
+        if not hasattr(config, "workerinput"):
+            config.stash[HTML_REPORTER] = html_reporter = report.HtmlReporter(config, html_path)
+            config.pluginmanager.register(html_reporter, "flowai-html-reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -138,6 +159,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     summary = config.pluginmanager.get_plugin("flowai-summary")
     if summary is not None:
         config.pluginmanager.unregister(summary)
+    html_reporter = config.stash.get(HTML_REPORTER, None)
+    if html_reporter is not None:
+        del config.stash[HTML_REPORTER]
+        config.pluginmanager.unregister(html_reporter)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -184,6 +209,8 @@ def pytest_runtest_makereport(
     test_report = yield
     if call.when == "call":
         _carry_results(item, call, test_report)
+    if item.config.stash.get(HTML_DATA, False):
+        report.attach_html_data(item, call, test_report, pytest_html=item.config.stash[PYTEST_HTML])
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.
@@ -306,7 +333,14 @@ def _options(config: pytest.Config) -> Options:
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
         max_reply_bytes=_whole(pick("flowai_max_reply_bytes"), "flowai_max_reply_bytes", minimum=1),
         worker=_xdist_worker(config),
+        html=_html_path(config),
     )
+
+
+def _html_path(config: pytest.Config) -> Path | None:
+    # As junitxml's path: relative to the working directory, from the command line or the ini file.
+    value = config.getoption("flowai_html") or config.getini("flowai_html")
+    return Path(str(value)).expanduser().absolute() if value else None
 
 
 def _xdist_worker(config: pytest.Config) -> str:
