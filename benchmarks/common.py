@@ -38,7 +38,7 @@ def emulator(latency_ms: float = 0) -> Iterator[Bot]:
     """`flowai-emulator` on a free loopback port with `--latency`, stopped on exit."""
     key = secrets.token_urlsafe(12)
     args = [sys.executable, "-m", "pytest_flowai.emulator.cli", "--flows", str(BOT), "--port", "0"]
-    args += ["--client-id", CLIENT_ID, "--api-key", key, "--latency", str(latency_ms)]
+    args += ["--client-id", CLIENT_ID, f"--api-key={key}", "--latency", str(latency_ms)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -171,7 +171,7 @@ class FlowItem(pytest.Item):
     @property
     def may_run_ahead(self) -> bool:
         """Whether the scheduler may start this conversation before pytest reaches it."""
-        return not any(self.iter_markers(name) for name in _SETUP_MARKS)
+        return all(self.get_closest_marker(name) is None for name in _SETUP_MARKS)
 
     def runtest(self) -> None:
         session = self.flowai
