@@ -21,7 +21,8 @@ TURNS = [
     ("large", "large pizza"),
 ]
 PER_FILE = 50
-TAVERN = Path("/work/venv-tavern/bin/python")
+# A Python that has Tavern, from a throwaway venv (Tavern is no dependency of the project).
+TAVERN = Path(os.environ.get("BENCH_TAVERN_PYTHON", "/nonexistent"))
 
 
 def write_suite(
@@ -227,7 +228,7 @@ def table(tmp: Path, *, conversations: int = 100, turns: int = 2) -> None:
     ours_rest = next(cells[0] for name, cells in rows if name == "pytest-flowai rest sequential")
     line("table rest sequential over bare loop at latency 0", ours_rest / bare_rest, "target <= 2.0", "x")
     if not tavern_ok:
-        note(f"Tavern not measured: no {TAVERN}")
+        note("Tavern not measured: set BENCH_TAVERN_PYTHON to a Python that has it")
 
 
 FAIL_SPEC = """\
