@@ -103,7 +103,7 @@ class ConversationRunner:
         self.settings = settings
         self.thread_id = thread_id
         self.transcript = transcript
-        # One HTTP client shared by the session: building one costs ~25 ms (its TLS context).
+        # The HTTP client the session made for this conversation (REST, socket.info, controls).
         self._http = http
         self._transport: Transport | None = None
         self._controls: Controls | None = None

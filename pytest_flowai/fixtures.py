@@ -89,12 +89,14 @@ class Chat:
             path="<python>",
             document=0,
         )
+        # A client of its own, as every spec conversation has (see FlowaiSession.http_client).
+        self._http = session.http_client()
         self._runner = ConversationRunner(
             conversation,
             session.settings(),
             thread_id=self.transcript.thread_id,
             transcript=self.transcript,
-            http=session.http(),
+            http=self._http,
         )
         self._turns = 0
 
@@ -226,7 +228,10 @@ class Chat:
         )
 
     def close(self) -> None:
-        self._session.runner.run(self._runner.aclose())
+        try:
+            self._session.runner.run(self._runner.aclose())
+        finally:
+            self._session.runner.run(self._http.aclose())
 
 
 def _seconds(value: JSON) -> float | None:

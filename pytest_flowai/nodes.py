@@ -179,8 +179,7 @@ class FlowItem(pytest.Item):
     @property
     def may_run_ahead(self) -> bool:
         """Whether the scheduler may start this conversation before pytest reaches it."""
-        # iter_markers returns a generator (always truthy): look for a first mark.
-        return all(next(self.iter_markers(name), None) is None for name in _SETUP_MARKS)
+        return all(self.get_closest_marker(name) is None for name in _SETUP_MARKS)
 
     def runtest(self) -> None:
         session = self.flowai

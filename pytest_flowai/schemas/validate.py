@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, Violation, quote
+from pytest_flowai.schemas.fastcheck import Check, compile_check
 
 BASE_URI = "https://pytest-flowai.dev/schemas/"
 _SUFFIX = ".json"
@@ -194,6 +195,11 @@ def _validator(name: str) -> Draft202012Validator:
     return _validator_class()(schema, registry=_registry())
 
 
+@cache
+def _quick_check(name: str) -> Check | None:
+    return compile_check(_load_all(), name)
+
+
 def format_path(parts: Iterable[PathPart]) -> str:
     """``payload.messages[0].title`` from ``["payload", "messages", 0, "title"]``; odd keys are quoted."""
     text = ""
@@ -214,7 +220,12 @@ def violations(obj: JSON, name: str) -> list[Violation]:
     Raises:
         UnknownSchemaError (a KeyError): no schema has that name.
     """
-    validator = _validator(_resolve(name))
+    resolved = _resolve(name)
+    quick = _quick_check(resolved)
+    # The quick check only ever says "valid"; whatever it doubts, jsonschema decides and explains.
+    if quick is not None and quick(obj):
+        return []
+    validator = _validator(resolved)
     found: dict[tuple[tuple[PathPart, ...], str], None] = {}
     for error in validator.iter_errors(obj):
         for path, message in _explain(error):

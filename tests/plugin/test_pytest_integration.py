@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, lit, output
+from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
 
 PASSING = """
 name: greets
@@ -212,3 +212,33 @@ def test_xdist_runs_specs_in_parallel_with_unique_threads(flowai: FlowaiTester) 
     assert len(set(threads)) == 4
     assert {thread.split(".")[1] for thread in threads} <= {"gw0", "gw1"}
     result.stdout.fnmatch_lines(["created: 2/2 workers"])
+
+
+def test_concurrency_starts_the_next_conversations_before_the_first_is_reported(
+    flowai: FlowaiTester, start_emulator: StartEmulator
+) -> None:
+    """With --flowai-concurrency 3, all three conversations have talked to the bot when the first reports."""
+    flowai.url = start_emulator().url  # a bot of this test's own: its threads are only these
+    flowai.spec(
+        "".join(
+            f"---\nname: c{n}\ntransport: rest\nsteps:\n  - say: hello\n    expect:\n      - step: hello\n"
+            for n in range(3)
+        )
+    )
+    flowai.pytester.makeconftest(
+        f"""
+        import httpx
+
+        seen = []
+
+        def pytest_runtest_logreport(report):
+            if report.when == "call" and not seen:
+                url = "{flowai.url}/rest/v1/threads?sync=true"
+                answer = httpx.get(url, headers={{"Authorization": "{API_KEY}"}})
+                seen.append(answer.text.count("pytest-flowai-"))
+                print("threads when the first was reported:", seen[0])
+        """
+    )
+    result = flowai.run("--flowai-concurrency", "3", "-s")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*threads when the first was reported: 3*"])

@@ -1,0 +1,161 @@
+"""`overhead`: the marginal cost of one turn through the plugin's session against a bare protocol client.
+
+Both sides send the same turns to the same emulator (its own process, no latency) in this process; each
+runs 20 conversations of 1 turn and of 10 turns, and the marginal cost of a turn is the difference over the
+180 extra turns, so opening a socket or a thread counts once on both sides and drops out. Over the socket the
+bare client stops at the first `message.received` frame; the plugin runs with `settle: 0`, so it too stops
+once its expectation is met (the settle wait is a spec's choice, not the code's cost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import websockets
+from common import CLIENT_ID, Bot, emulator, line, note
+
+from pytest_flowai.options import Options
+from pytest_flowai.session import FlowaiSession, Job
+from pytest_flowai.spec import load_spec_text
+from pytest_flowai.spec.model import Conversation
+
+CONVERSATIONS = 20
+SHORT, LONG = 1, 10
+SPEECH = "hello"
+TURN = """\
+  - say: hello
+    expect:
+      - text: {regex: "Pizza Bella"}
+        quickReplies: {subset: ["Order pizza"]}
+        step: hello
+"""
+TARGET = "target <= 1.15"
+
+
+def spec(turns: int) -> Conversation:
+    text = f"name: overhead\nsettle: 0\nsteps:\n{TURN * turns}"
+    return load_spec_text(text, "overhead.flowai.yaml").conversations[0]
+
+
+async def bare_rest(bot: Bot, turns: int, tag: str) -> None:
+    async with httpx.AsyncClient(headers={"Authorization": bot.api_key}) as http:
+        for n in range(CONVERSATIONS):
+            for _ in range(turns):
+                body = {"payload": {"type": "text", "speech": SPEECH, "originator": {"name": "bench"}}}
+                answer = await http.post(f"{bot.url}/rest/v1/messages/{tag}-{n}?sync=true", json=body)
+                answer.raise_for_status()
+                answer.json()
+
+
+async def bare_socket(bot: Bot, turns: int, tag: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for n in range(CONVERSATIONS):
+            params = {"clientId": CLIENT_ID, "sessionId": f"{tag}-{n}"}
+            endpoint = (await http.get(f"{bot.url}/socket.info", params=params)).json()["payload"]["endpoint"]
+            async with websockets.connect(endpoint, compression=None) as ws:
+                for trace in range(1, turns + 1):
+                    frame = {"threadId": f"{tag}-{n}", "traceId": trace, "speech": SPEECH}
+                    await ws.send(json.dumps({"type": "message.send", "payload": frame}))
+                    while json.loads(await ws.recv())["type"] != "message.received":
+                        pass
+
+
+def session_for(bot: Bot, transport: str) -> FlowaiSession:
+    options = Options(
+        url=bot.url,
+        client_id=CLIENT_ID,
+        api_key=bot.api_key,
+        transport=transport,
+        timeout=10.0,
+        settle=0.0,
+        silence=1.0,
+        emulator_flows=None,
+    )
+    return FlowaiSession(options=options)
+
+
+def plugin(session: FlowaiSession, conversation: Conversation, transport: str, tag: str) -> None:
+    for n in range(CONVERSATIONS):
+        outcome = session.result(Job(key=f"{tag}-{n}", conversation=conversation, transport=transport))
+        if outcome.error is not None:
+            raise outcome.error
+
+
+def timed(call: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def marginal(
+    run_short: Callable[[], object], run_long: Callable[[], object], rounds: int
+) -> tuple[float, float]:
+    """Marginal wall and CPU seconds per turn, each the best of `rounds`."""
+    walls, cpus = [], []
+    for _ in range(rounds):
+        short_wall, short_cpu = timed(run_short)
+        long_wall, long_cpu = timed(run_long)
+        extra = CONVERSATIONS * (LONG - SHORT)
+        walls.append((long_wall - short_wall) / extra)
+        cpus.append((long_cpu - short_cpu) / extra)
+    return min(walls), min(cpus)
+
+
+def measure(bot: Bot, transport: str, rounds: int) -> None:
+    """Print the marginal wall and CPU ratios of one transport."""
+    short, long = spec(SHORT), spec(LONG)
+    bare = bare_rest if transport == "rest" else bare_socket
+    session = session_for(bot, transport)
+    count = iter(range(10**6))
+
+    def tag(side: str) -> str:
+        return f"{side}{next(count)}"
+
+    try:
+        # Warm up both sides (imports, schema compilation, the first connections).
+        asyncio.run(bare(bot, 2, "warm"))
+        plugin(session, long, transport, "warm")
+        base_wall, base_cpu = marginal(
+            lambda: asyncio.run(bare(bot, SHORT, tag("b"))),
+            lambda: asyncio.run(bare(bot, LONG, tag("b"))),
+            rounds,
+        )
+        ours_wall, ours_cpu = marginal(
+            lambda: plugin(session, short, transport, tag("p")),
+            lambda: plugin(session, long, transport, tag("p")),
+            rounds,
+        )
+    finally:
+        session.close()
+    line(
+        f"overhead {transport} marginal wall per turn",
+        ours_wall / base_wall,
+        TARGET,
+        "x",
+        f"plugin {ours_wall * 1000:.2f} ms, bare {base_wall * 1000:.2f} ms",
+    )
+    line(
+        f"overhead {transport} marginal client CPU per turn",
+        ours_cpu / base_cpu,
+        "informative",
+        "x",
+        f"plugin {ours_cpu * 1000:.2f} ms, bare {base_cpu * 1000:.2f} ms",
+    )
+
+
+def main(rounds: int = 5) -> None:
+    with emulator() as bot:
+        for transport in ("rest", "socket"):
+            measure(bot, transport, rounds)
+    note(
+        f"{CONVERSATIONS} conversations x {SHORT} and x {LONG} turns; socket with settle 0 on the plugin side"
+    )
+
+
+if __name__ == "__main__":
+    main()
