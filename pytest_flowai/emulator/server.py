@@ -14,7 +14,8 @@ from typing import Any, Self
 
 import uvicorn
 
-from pytest_flowai.emulator.app import Runtime, build_app
+from pytest_flowai.emulator.app import build_app
+from pytest_flowai.emulator.runtime import Runtime
 from pytest_flowai.emulator.settings import EmulatorSettings
 from pytest_flowai.emulator.store import Store
 from pytest_flowai.errors import EmulatorError

@@ -10,10 +10,13 @@ from emulator_helpers import DEMO_BOT
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator.app import BadInput, EndpointTokens, break_replies, parse_json, split_by_delays
+from pytest_flowai.emulator.faults import break_replies
+from pytest_flowai.emulator.replies import split_by_delays
+from pytest_flowai.emulator.runtime import EndpointTokens
 from pytest_flowai.emulator.settings import EmulatorSettings, Fault, parse_fault
 from pytest_flowai.emulator.store import FAILED, PENDING, Store, WebhookRecord
 from pytest_flowai.emulator.webhooks import RetryPolicy, is_loopback_url
+from pytest_flowai.emulator.wire import BadInput, parse_json
 from pytest_flowai.errors import EmulatorError
 
 # --- settings -------------------------------------------------------------------------------------
