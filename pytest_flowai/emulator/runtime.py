@@ -5,6 +5,8 @@ One ``Runtime`` per running emulator holds the bot, the store, the webhook dispa
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import copy
 import math
 import random
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from pytest_flowai.emulator.flows import Bot
 
 MAX_OPEN_ENDPOINTS = 10_000
+# CPU seconds of message.send work the turnstile lets run in one loop pass (others wait at most about this).
+TURN_BUDGET = 0.005
+# Pending endpoints one socket.info session id may hold; a reconnecting SDK holds one at a time.
+MAX_ENDPOINTS_PER_SESSION = 32
 
 
 RUN_TAG_SEPARATOR = "~"
@@ -63,34 +69,134 @@ def iso(epoch: float) -> str:
 
 
 class EndpointTokens:
-    """Single-use WebSocket endpoint tokens that expire after ``ttl`` seconds (monotonic clock)."""
+    """Single-use WebSocket endpoint tokens that expire after ``ttl`` seconds (monotonic clock).
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    Each owner (a socket.info session id) holds at most ``per_owner`` pending tokens: asking for more evicts
+    its own oldest, never another's. Past ``total`` pending tokens in all, ``issue`` refuses (None).
+    """
+
+    def __init__(
+        self,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_owner: int = MAX_ENDPOINTS_PER_SESSION,
+        total: int = MAX_OPEN_ENDPOINTS,
+    ) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._expiry: dict[str, float] = {}
+        self._per_owner = per_owner
+        self._total = total
+        # token -> (expiry, owner); insertion order is expiry order (one ttl, a monotonic clock).
+        self._expiry: dict[str, tuple[float, str]] = {}
+        self._owned: dict[str, dict[str, None]] = {}
 
-    def issue(self) -> str:
+    def issue(self, owner: str = "") -> str | None:
+        """A new token for ``owner``, or None when ``total`` tokens are pending (the caller says retry)."""
         now = self._clock()
-        self._expiry = {token: until for token, until in self._expiry.items() if until > now}
-        while len(self._expiry) >= MAX_OPEN_ENDPOINTS:
-            # Oldest first: dicts keep insertion order.
-            del self._expiry[next(iter(self._expiry))]
+        while self._expiry:
+            oldest = next(iter(self._expiry))
+            if self._expiry[oldest][0] > now:
+                break
+            self._forget(oldest)
+        mine = self._owned.get(owner, {})
+        while len(mine) >= self._per_owner:
+            self._forget(next(iter(mine)))
+        if len(self._expiry) >= self._total:
+            return None
         token = secrets.token_urlsafe(24)
-        self._expiry[token] = now + self._ttl
+        self._expiry[token] = (now + self._ttl, owner)
+        self._owned.setdefault(owner, {})[token] = None
         return token
+
+    def retry_after(self) -> float:
+        """Seconds until the oldest pending token expires (when ``issue`` may succeed again)."""
+        if not self._expiry:
+            return 0.0
+        until, _owner = next(iter(self._expiry.values()))
+        return max(0.0, until - self._clock())
+
+    def _forget(self, token: str) -> tuple[float, str] | None:
+        entry = self._expiry.pop(token, None)
+        if entry is not None:
+            mine = self._owned.get(entry[1])
+            if mine is not None:
+                mine.pop(token, None)
+                if not mine:
+                    del self._owned[entry[1]]
+        return entry
 
     def redeem(self, token: str) -> str | None:
         """None when the token is good (it is used up now), else why it is not."""
-        until = self._expiry.pop(token, None)
-        if until is None:
+        entry = self._forget(token)
+        if entry is None:
             return "unknown or already used endpoint; ask socket.info for a new one"
-        if until <= self._clock():
-            return "expired endpoint (valid for 60 s); ask socket.info for a new one"
+        if entry[0] <= self._clock():
+            return f"expired endpoint (valid for {self._ttl:g} s); ask socket.info for a new one"
         return None
 
     def clear(self) -> None:
         self._expiry.clear()
+        self._owned.clear()
+
+
+class Turnstile:
+    """Lets tasks through in turns, first come first served, with about ``budget`` seconds of work a turn.
+
+    A message.send is a few milliseconds of CPU with no await inside; without turns, a connection whose
+    frames arrived together would run them all in one go while every other client waits. Entering always
+    yields, and a turn lets through only as many tasks as fit the budget (by their average time), so between
+    two turns the loop answers everyone else (pings, REST, other sockets' I/O).
+    """
+
+    def __init__(self, budget: float = TURN_BUDGET) -> None:
+        self._budget = budget
+        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._scheduled = False
+        self._inside = 0
+        self._average = budget / 4
+        self._entered = 0.0  # bodies hold no await, so the ones let in run one after the other
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._queue.append(turn)
+        self._schedule()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._leave(0.0)  # let in just as it was cancelled: it takes no time
+            else:
+                with contextlib.suppress(ValueError):
+                    self._queue.remove(turn)
+            raise
+        self._entered = time.perf_counter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._leave(time.perf_counter() - self._entered)
+
+    def _leave(self, took: float) -> None:
+        self._average = 0.8 * self._average + 0.2 * took
+        self._inside -= 1
+        self._schedule()
+
+    def _schedule(self) -> None:
+        # The next turn starts on a later loop pass, after what became ready meanwhile.
+        if not self._scheduled and self._inside == 0 and self._queue:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._open)
+
+    def _open(self) -> None:
+        self._scheduled = False
+        room = max(1, int(self._budget / max(self._average, 1e-6)))
+        while self._queue and room:
+            turn = self._queue.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                self._inside += 1
+                room -= 1
+        self._schedule()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +218,24 @@ class Runtime:
     tokens: EndpointTokens
     clock: Callable[[], float] = time.time
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # One message.send's CPU-bound work at a time, first come first served, so that sockets take turns.
+    turnstile: Turnstile = field(default_factory=Turnstile)
+    # Open WebSocket sessions; ``sockets_closed`` is set whenever there are none.
+    open_sockets: int = 0
+    sockets_closed: asyncio.Event = field(default_factory=asyncio.Event)
     internal_errors: int = 0
+
+    def __post_init__(self) -> None:
+        self.sockets_closed.set()
+
+    def socket_opened(self) -> None:
+        self.open_sockets += 1
+        self.sockets_closed.clear()
+
+    def socket_closed(self) -> None:
+        self.open_sockets -= 1
+        if self.open_sockets == 0:
+            self.sockets_closed.set()
 
     @property
     def fault(self) -> Fault | None:
@@ -217,4 +340,4 @@ def thread_event(event: str, thread_id: str) -> Outbound:
     return Outbound(event=event, payload={"threadId": thread_id})
 
 
-__all__ = ["EndpointTokens", "Runtime", "Turn", "iso", "thread_event", "variant_key"]
+__all__ = ["EndpointTokens", "Runtime", "Turn", "Turnstile", "iso", "thread_event", "variant_key"]

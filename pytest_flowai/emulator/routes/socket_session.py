@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -25,7 +27,6 @@ from pytest_flowai.emulator.webhooks import Outbound
 from pytest_flowai.emulator.wire import (
     ApiError,
     BadInput,
-    Sent,
     as_obj,
     check_schema,
     parse_json,
@@ -36,6 +37,12 @@ from pytest_flowai.errors import quote
 log = logging.getLogger(__name__)
 
 _SOCKET_CLIENT_FRAMES = ("message.send", "ping", "thread.noticed", "activity.user.typing")
+# Frames that are valid when they hold only their type, so a ping costs no schema walk.
+_BARE_FRAMES = frozenset({"ping", "thread.noticed", "activity.user.typing"})
+# Replies waiting for a slow reader, per connection; past this the connection's reading waits (backpressure).
+MAX_QUEUED_REPLIES = 64
+# How long a session may take to say goodbye (close 1001) when the emulator stops.
+CLOSE_GRACE = 0.25
 
 
 def _identity(request: Request, query: str, header: str) -> str:
@@ -54,9 +61,19 @@ async def socket_info(request: Request) -> Response:
         raise BadInput("clientId: required (query parameter clientId or header x-flowai-clientid)")
     if client_id != runtime.settings.client_id:
         raise ApiError(401, f"unknown clientId {quote(client_id, 80)}")
-    if not _identity(request, "sessionId", "x-flowai-sessionid"):
+    session_id = _identity(request, "sessionId", "x-flowai-sessionid")
+    if not session_id:
         raise BadInput("sessionId: required (query parameter sessionId or header x-flowai-sessionid)")
-    token = runtime.tokens.issue()
+    # Endpoints are held per session id: asking for many evicts only the asker's own pending ones.
+    owner = hashlib.blake2b(session_id.encode("utf-8", "replace"), digest_size=16).hexdigest()
+    token = runtime.tokens.issue(owner)
+    if token is None:
+        wait = max(1, math.ceil(runtime.tokens.retry_after()))
+        raise ApiError(
+            429,
+            f"too many endpoints asked for and not used yet; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return ok({"payload": {"endpoint": f"{scheme}://{request.url.netloc}/ws/{token}"}})
 
@@ -85,7 +102,7 @@ class SocketSession:
         self._ws = websocket
         self._rt = runtime
         self._send_lock = asyncio.Lock()
-        self._outbox: asyncio.Queue[_Job] = asyncio.Queue()
+        self._outbox: asyncio.Queue[_Job] = asyncio.Queue(MAX_QUEUED_REPLIES)
         self._drop = asyncio.Event()
         self._sends = 0
         self._allowance = runtime.settings.max_frames_per_second
@@ -95,7 +112,8 @@ class SocketSession:
         reader = asyncio.ensure_future(self._read_loop())
         sender = asyncio.ensure_future(self._send_loop())
         dropper = asyncio.ensure_future(self._drop.wait())
-        tasks = (reader, sender, dropper)
+        stopper = asyncio.ensure_future(self._rt.stopping.wait())
+        tasks = (reader, sender, dropper, stopper)
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -105,7 +123,15 @@ class SocketSession:
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, WebSocketDisconnect):
                 raise result
+        if stopper.done() and not stopper.cancelled():
+            await self._say_goodbye()
         # Fault ``drop``: returning without a close frame makes the server cut the TCP connection (1006).
+
+    async def _say_goodbye(self) -> None:
+        """Close with 1001 (going away) as the emulator stops; a client that reads nothing gets no wait."""
+        with contextlib.suppress(TimeoutError, RuntimeError, WebSocketDisconnect):
+            async with asyncio.timeout(CLOSE_GRACE):
+                await self._ws.close(code=1001, reason="the emulator is stopping")
 
     async def _send_text(self, text: str) -> None:
         async with self._send_lock:
@@ -161,23 +187,35 @@ class SocketSession:
             shown = "missing" if kind is None else f"unknown frame type {quote(kind, 60)}"
             raise BadInput(f"type: {shown}; expected one of {', '.join(_SOCKET_CLIENT_FRAMES)}")
         if kind == "message.send":
-            payload = as_obj(frame.get("payload"))
-            speech = payload.get("speech")
-            # Checked before the schema so the answer says how long, not the whole text back.
-            if isinstance(speech, str) and len(speech) > self._rt.settings.max_speech:
-                limit = self._rt.settings.max_speech
-                raise BadInput(f"payload.speech: longer than {limit} characters (got {len(speech)})")
-        check_schema(frame, "client-frame", f"{kind} frame")
+            await self._message_send(frame)
+            return
+        if len(frame) > 1:
+            check_schema(frame, "client-frame", f"{kind} frame")
         if kind == "ping":
             await self._send_text(_frame("pong"))
-        elif kind == "message.send":
-            await self._message_send(parse_socket_send(frame))
         # thread.noticed and activity.user.typing are accepted silently.
 
-    async def _message_send(self, sent: Sent) -> None:
+    async def _message_send(self, frame: JSONObject) -> None:
+        """Check and run one message.send: the CPU-bound part waits its turn at the runtime's turnstile
+        (one at a time, first come first served), so a busy connection cannot hold the loop from others."""
+        async with self._rt.turnstile:
+            delivered, job = self._converse(frame)
+        await self._send_text(delivered)
+        if job is not None:
+            await self._outbox.put(job)
+
+    def _converse(self, frame: JSONObject) -> tuple[str, _Job | None]:
+        """The ``message.delivered`` frame and the reply job after it (no awaits; run at the turnstile)."""
         runtime = self._rt
+        speech = as_obj(frame.get("payload")).get("speech")
+        # Checked before the schema so the answer says how long, not the whole text back.
+        if isinstance(speech, str) and len(speech) > runtime.settings.max_speech:
+            limit = runtime.settings.max_speech
+            raise BadInput(f"payload.speech: longer than {limit} characters (got {len(speech)})")
+        check_schema(frame, "client-frame", "message.send frame")
+        sent = parse_socket_send(frame)
         self._sends += 1
-        await self._send_text(_frame("message.delivered", sent.delivered()))
+        delivered = _frame("message.delivered", sent.delivered())
         turn = runtime.converse(sent)
         # The socket is a non-REST channel: webhooks subscribed to inbound/outbound see its traffic.
         user: JSONObject = {
@@ -195,7 +233,7 @@ class SocketSession:
         runtime.publish(sent.thread_id, events)
         drop = runtime.fault is Fault.DROP and self._sends == 1
         if runtime.fault is Fault.HANG:
-            return
+            return delivered, None
         frames: list[tuple[float, str]] = []
         if runtime.fault is Fault.ERROR:
             frames.append((runtime.latency, _frame("error", message=FAULT_ERROR)))
@@ -203,8 +241,8 @@ class SocketSession:
             frames.append((runtime.latency, GARBAGE))
         elif reply is not None:
             frames.append((runtime.latency, _frame("message.received", reply)))
-        if frames or drop:
-            self._outbox.put_nowait(_Job(frames=tuple(frames), drop_after=drop))
+        job = _Job(frames=tuple(frames), drop_after=drop) if frames or drop else None
+        return delivered, job
 
     async def _send_loop(self) -> None:
         while True:
@@ -226,6 +264,11 @@ async def socket_endpoint(websocket: WebSocket) -> None:
     if problem is not None:
         await websocket.close(code=1008, reason=problem)
         return
+    limit = runtime.settings.max_sockets
+    if runtime.open_sockets >= limit:
+        await websocket.close(code=1013, reason=f"more than {limit} open connections; try again later")
+        return
+    runtime.socket_opened()
     try:
         await SocketSession(websocket, runtime).run()
     except Exception:
@@ -233,6 +276,8 @@ async def socket_endpoint(websocket: WebSocket) -> None:
         log.exception("emulator bug while serving a WebSocket connection")
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=1011, reason="internal emulator error")
+    finally:
+        runtime.socket_closed()
 
 
 __all__ = ["SocketSession", "socket_endpoint", "socket_info"]
