@@ -33,7 +33,7 @@ routes (every one but socket.info and /ws wants 'Authorization: KEY' or 'Bearer 
   management     GET /flows/list, GET /flows/info?flowId=
   emulator admin POST /emulator/v1/reset (forget threads, history, pauses, webhooks, deliveries),
                  GET /emulator/v1/deliveries (webhook calls still retried, and those that gave up)
-webhooks: only URLs on this machine (127.0.0.0/8, ::1, localhost) are accepted; registering one GETs it
+webhooks: only URLs on host 127.0.0.1, ::1 or localhost are accepted; registering one GETs it
   first and wants a 2xx, as Flow.ai does. Each call POSTs {type, verifyKey, payload}; a non-2xx answer or a
   connection error is retried with exponential backoff, calls for one thread keep their order.
 faults (--fault): invalid-reply (replies break their template schema), garbage (non-JSON reply),

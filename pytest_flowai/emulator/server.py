@@ -14,7 +14,9 @@ from typing import Any, Self
 
 import uvicorn
 
-from pytest_flowai.emulator.app import Runtime, build_app
+from pytest_flowai.emulator.app import build_app
+from pytest_flowai.emulator.protocol import with_header_timeout
+from pytest_flowai.emulator.runtime import Runtime
 from pytest_flowai.emulator.settings import EmulatorSettings
 from pytest_flowai.emulator.store import Store
 from pytest_flowai.errors import EmulatorError
@@ -22,7 +24,11 @@ from pytest_flowai.errors import EmulatorError
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 # Requests still open this long after a stop are cancelled (the fault ``hang`` releases its own at once).
-GRACEFUL_SHUTDOWN = 5
+GRACEFUL_SHUTDOWN = 1
+# Connections whose client reads nothing (so their last bytes never leave) are cut this long after a stop.
+ABORT_AFTER = 0.3
+# How long a stop waits for the WebSocket sessions to say goodbye (close 1001) before the server shuts down.
+SOCKETS_GRACE = 0.35
 # The socket API accepts frames up to 1 MiB and answers bigger ones (up to this) with an error frame.
 WS_MAX_SIZE = 4 * 1024 * 1024
 
@@ -44,6 +50,21 @@ class QuietServer(uvicorn.Server):
             await super().startup(sockets)
         finally:
             self.startup_done.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for every connection to flush before it ends; one whose client stopped reading
+        # never does, so it is aborted after a short grace instead of holding the stop for the whole timeout.
+        abort = asyncio.get_running_loop().call_later(ABORT_AFTER, self._abort_connections)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            abort.cancel()
+
+    def _abort_connections(self) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if isinstance(transport, asyncio.BaseTransport) and hasattr(transport, "abort"):
+                transport.abort()
 
 
 def _settings(settings: EmulatorSettings | None, overrides: dict[str, Any]) -> EmulatorSettings:
@@ -144,6 +165,7 @@ class Emulator(_Credentials):
             ws="websockets-sansio",
             ws_max_size=max(WS_MAX_SIZE, self.settings.max_frame + 1024),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            http=with_header_timeout(self.settings.header_timeout),
         )
         server = QuietServer(config)
         self._server, self._socket = server, sock
@@ -175,6 +197,9 @@ class Emulator(_Credentials):
             return
         if self._runtime is not None:
             self._runtime.begin_shutdown()
+            # The sessions close with 1001 themselves; the server's own goodbye would say 1012 (restart).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._runtime.sockets_closed.wait(), SOCKETS_GRACE)
         serving = self._serving
         if self._server is not None:
             self._server.should_exit = True

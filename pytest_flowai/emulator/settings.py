@@ -76,6 +76,11 @@ class EmulatorSettings:
     page_size: int = 20
     # Frames a socket client may send per second (bursts up to the same number); more get an error frame.
     max_frames_per_second: float = 100.0
+    # WebSocket connections open at once (all share the one client id); more are closed with 1013.
+    max_sockets: int = 100
+    # Seconds a client has to send a request's headers, from connecting or from its last answer; a slower
+    # one is disconnected (uvicorn closes idle kept-alive connections after 5 s anyway).
+    header_timeout: float = 10.0
     # Webhook delivery: attempts in all, first backoff doubling up to the cap, and the per-request timeout.
     webhook_attempts: int = 6
     webhook_backoff: float = 0.5
@@ -100,6 +105,8 @@ class EmulatorSettings:
                 ("endpoint_ttl", "> 0", self.endpoint_ttl > 0),
                 ("page_size", "> 0", self.page_size > 0),
                 ("max_frames_per_second", ">= 1", self.max_frames_per_second >= 1),
+                ("max_sockets", ">= 1", self.max_sockets >= 1),
+                ("header_timeout", "> 0", self.header_timeout > 0),
                 ("webhook_attempts", ">= 1", self.webhook_attempts >= 1),
                 ("webhook_backoff", ">= 0", self.webhook_backoff >= 0),
                 ("webhook_backoff_max", ">= 0", self.webhook_backoff_max >= 0),

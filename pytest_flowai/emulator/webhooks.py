@@ -4,7 +4,6 @@ retrying with exponential backoff; final failures are logged (never with keys) a
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from collections import deque
@@ -55,21 +54,21 @@ class _Lane:
     worker: asyncio.Task[None] | None = None
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def is_loopback_url(url: str) -> bool:
-    """Whether an http(s) URL points at this machine (the only place the emulator ever calls)."""
+    """Whether an http(s) URL names this machine: host ``127.0.0.1``, ``::1`` or ``localhost`` exactly.
+
+    No other name is accepted (``*.localhost`` would be left to the system resolver), nor other 127/8
+    addresses.
+    """
     try:
         parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
     except ValueError:
         return False
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme in ("http", "https") and host in LOOPBACK_HOSTS
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -10,10 +10,13 @@ from emulator_helpers import DEMO_BOT
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator.app import BadInput, EndpointTokens, break_replies, parse_json, split_by_delays
+from pytest_flowai.emulator.faults import break_replies
+from pytest_flowai.emulator.replies import split_by_delays
+from pytest_flowai.emulator.runtime import EndpointTokens
 from pytest_flowai.emulator.settings import EmulatorSettings, Fault, parse_fault
 from pytest_flowai.emulator.store import FAILED, PENDING, Store, WebhookRecord
 from pytest_flowai.emulator.webhooks import RetryPolicy, is_loopback_url
+from pytest_flowai.emulator.wire import BadInput, parse_json
 from pytest_flowai.errors import EmulatorError
 
 # --- settings -------------------------------------------------------------------------------------
@@ -221,8 +224,12 @@ def test_parse_json_keeps_escaped_surrogate_pairs() -> None:
     ("url", "loopback"),
     [
         ("http://127.0.0.1:8000/hook", True),
-        ("http://127.5.5.5/hook", True),
+        ("http://127.5.5.5/hook", False),
         ("http://localhost/hook", True),
+        ("http://LOCALHOST:9/hook", True),
+        ("http://evil.localhost/hook", False),
+        ("http://a.b.localhost:8000/hook", False),
+        ("http://[::ffff:127.0.0.1]/hook", False),
         ("http://[::1]:9/hook", True),
         ("https://example.com/hook", False),
         ("http://10.1.2.3/hook", False),
@@ -232,7 +239,7 @@ def test_parse_json_keeps_escaped_surrogate_pairs() -> None:
     ],
 )
 def test_only_loopback_webhooks(url: str, loopback: bool) -> None:
-    """Only http(s) URLs on this machine count as loopback."""
+    """Only http(s) URLs whose host is exactly 127.0.0.1, ::1 or localhost count as loopback."""
     assert is_loopback_url(url) is loopback
 
 
