@@ -24,6 +24,7 @@ class Options:
     emulator_flows: Path | None
     emulator_seed: int = 0
     concurrency: int = 1
+    max_spec_bytes: int = 1_048_576
     worker: str = "main"
 
     @property

@@ -40,6 +40,7 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "bot flows (file or folder) for the embedded emulator; in an ini file, relative to it",
     ),
     "emulator_seed": ("0", "seed of the embedded emulator's reply variants: the same seed, the same replies"),
+    "max_spec_bytes": ("1048576", "largest spec file read, in bytes; a larger one is a collection error"),
 }
 
 
@@ -177,6 +178,7 @@ def _options(config: pytest.Config) -> Options:
         emulator_flows=flows_path,
         emulator_seed=_whole(pick("flowai_emulator_seed"), "flowai_emulator_seed", minimum=0),
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
+        max_spec_bytes=_whole(pick("flowai_max_spec_bytes"), "flowai_max_spec_bytes", minimum=1),
         worker=_xdist_worker(config),
     )
 
