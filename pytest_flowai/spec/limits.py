@@ -18,6 +18,7 @@ class SpecLimits:
     max_documents: int = 1000  # YAML documents (conversations) in one file
     max_depth: int = 64  # levels of nested mappings and lists, aliases followed
     max_alias_chars: int = 1_000_000  # characters aliases add to a file once expanded
+    max_problems: int = 100  # problems reported for one file: checking stops there
 
 
 __all__ = ["MAX_SPEC_BYTES", "SpecLimits"]

@@ -109,8 +109,11 @@ def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFA
                 )
             )
             continue
+        if len(problems) >= limits.max_problems:
+            break
         problems.extend(_duplicate_name(root, ordinal, first_lines, path))
-        found = grammar_problems(root, path)
+        # One over what is left, so that `_capped` knows more followed.
+        found = grammar_problems(root, path, limits.max_problems - len(problems) + 1)
         if not found:
             found = RuleChecker(root, path).check()
         problems.extend(found)
@@ -126,8 +129,21 @@ def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFA
             )
         )
     if problems:
-        raise SpecSchemaError(problems)
+        raise SpecSchemaError(_capped(problems, limits.max_problems))
     return SpecFile(path=path, conversations=tuple(conversations))
+
+
+def _capped(problems: list[SpecError], limit: int) -> list[SpecError]:
+    """The first ``limit`` problems by place, and a last line saying that checking stopped there."""
+    if len(problems) <= limit:
+        return problems
+    ordered = sorted(problems, key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))[:limit]
+    note = SpecError(
+        f"checking stopped after {limit} problems (the limit per file); more may follow",
+        span=ordered[-1].span,
+        hint="fix these and collect again",
+    )
+    return [*ordered, note]
 
 
 def _noun(value: object) -> str:

@@ -247,7 +247,7 @@ def test_nesting_through_aliases_is_counted() -> None:
     assert place(error)[0] == 3
 
 
-def test_spec_level_metadata_is_not_searched_per_turn() -> None:
+def test_spec_metadata_reaches_each_turn() -> None:
     """A spec's metadata reaches every turn that does not override it, and so do its variables."""
     text = "vars: {lang: nl}\nmetadata: {language: '{lang}', contexts: [a, b]}\nsteps:\n"
     text += "  - say: hi\n  - say: hi\n    metadata: {language: '{nope}'}\n"
@@ -259,3 +259,25 @@ def test_spec_level_metadata_is_not_searched_per_turn() -> None:
         {"language": "en", "contexts": ["a", "b"]},
     ]
     assert [turn.variables for turn in turns] == [frozenset({"lang"}), frozenset()]
+
+
+def test_problems_are_capped_per_file() -> None:
+    """A file with thousands of problems reports the first ones by place and says that checking stopped."""
+    text = "steps:\n" + "  - say: 5\n" * 5000
+    with pytest.raises(SpecSchemaError) as info:
+        load_spec_text(text, PATH, SpecLimits(max_problems=3))
+    found = [(p.span.line if p.span else 0, p.message) for p in info.value.problems]
+    assert found == [
+        (2, "'say' must be a string, got 5"),
+        (3, "'say' must be a string, got 5"),
+        (4, "'say' must be a string, got 5"),
+        (4, "checking stopped after 3 problems (the limit per file); more may follow"),
+    ]
+
+
+def test_problems_up_to_the_cap_are_all_reported() -> None:
+    """A file with exactly as many problems as the cap reports them all, with no note."""
+    text = "steps:\n" + "  - say: 5\n" * 3
+    with pytest.raises(SpecSchemaError) as info:
+        load_spec_text(text, PATH, SpecLimits(max_problems=3))
+    assert len(info.value.problems) == 3
