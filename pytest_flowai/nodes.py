@@ -73,9 +73,12 @@ class FlowFile(pytest.File):
 
     def collect(self) -> Iterator[FlowItem]:
         from pytest_flowai.spec import load_spec
+        from pytest_flowai.spec.limits import SpecLimits
 
+        options = self.config.stash.get(OPTIONS, None)
+        limits = SpecLimits(max_bytes=options.max_spec_bytes) if options else SpecLimits()
         try:
-            spec = load_spec(self.path)
+            spec = load_spec(self.path, limits)
         except SpecError as err:
             raise self.CollectError(str(err)) from err
         for conversation in spec.conversations:

@@ -25,6 +25,7 @@ class Options:
     emulator_seed: int = 0
     concurrency: int = 1
     max_reply_bytes: int = 4 * 2**20
+    max_spec_bytes: int = 1_048_576
     worker: str = "main"
     html: Path | None = None  # where the HTML report goes (--flowai-html)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate, placeholders
 
 if TYPE_CHECKING:
+    from pytest_flowai.spec.limits import SpecLimits
     from pytest_flowai.spec.load import load_spec, load_spec_text
     from pytest_flowai.spec.model import (
         ActionKind,
@@ -31,6 +32,7 @@ _HOMES = {
     "ExpectEntry": "model",
     "ExtraMode": "model",
     "SpecFile": "model",
+    "SpecLimits": "limits",
     "TransportKind": "model",
     "Turn": "model",
     "load_spec": "load",
@@ -53,6 +55,7 @@ __all__ = [
     "ExpectEntry",
     "ExtraMode",
     "SpecFile",
+    "SpecLimits",
     "TransportKind",
     "Turn",
     "UndefinedVariable",

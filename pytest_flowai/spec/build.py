@@ -18,7 +18,7 @@ from pytest_flowai.spec.model import (
     TransportKind,
     Turn,
 )
-from pytest_flowai.spec.rules import action_of, merged, turn_defines, turn_variables
+from pytest_flowai.spec.rules import action_of, shared_names, turn_defines, turn_variables
 from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line
 
 
@@ -35,6 +35,9 @@ class ConversationBuilder:
         self.path = path
         self.document = document
         self.ordinal = ordinal
+        # Found and copied once, not once per turn: a spec's metadata may be large and its turns many.
+        self._shared_names = shared_names(root)
+        self._inherited = {key: _object(root.get(key)) for key in ("originator", "metadata")}
 
     def _span(self, position: Position) -> Span:
         return Span(self.path, *position)
@@ -82,8 +85,8 @@ class ConversationBuilder:
             action=action,
             value=_action_value(action, turn[action.value]),
             params=_object(turn.get("params")),
-            originator=_object(merged(self.root, turn, "originator")),
-            metadata=_object(merged(self.root, turn, "metadata")),
+            originator=self._merged(turn, "originator"),
+            metadata=self._merged(turn, "metadata"),
             expect=entries,
             expect_none=expect == "none",
             timeout=_seconds(turn.get("timeout")),
@@ -94,7 +97,7 @@ class ConversationBuilder:
             unordered=unordered if unordered is not None else _flag(self.root.get("unordered")),
             span=self._span(turn.start),
             end_line=end_line(turn) or turn.start[0],
-            variables=turn_variables(self.root, turn),
+            variables=turn_variables(self.root, turn, self._shared_names),
             defines=turn_defines(turn),
             forbid=tuple(
                 self._entry(entry)
@@ -102,6 +105,11 @@ class ConversationBuilder:
                 if isinstance(entry, MarkedDict)
             ),
         )
+
+    def _merged(self, turn: MarkedDict, key: str) -> dict[str, JSON]:
+        """The spec's mapping under ``key`` with the turn's over it, key by key (the turn wins)."""
+        # Turns share the spec's copied values: the model is never changed once built.
+        return {**self._inherited[key], **_object(turn.get(key))}
 
     def _entry(self, entry: MarkedDict) -> ExpectEntry:
         return ExpectEntry(

@@ -7,6 +7,7 @@ turns each into a ``SpecError`` at the line and column of the node (or key) at f
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
@@ -51,9 +52,13 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(spec_schema())
 
 
-def grammar_problems(root: object, path: str) -> list[SpecError]:
-    """Every way a document breaks the spec grammar, worded, with spans; empty when it is valid."""
-    leaves = [leaf for error in _validator().iter_errors(root) for leaf in _leaves(error)]
+def grammar_problems(root: object, path: str, limit: int | None = None) -> list[SpecError]:
+    """Every way a document breaks the spec grammar, worded, with spans; empty when it is valid.
+
+    With ``limit``, the search stops after that many violations (a file may hold a hundred thousand).
+    """
+    errors = itertools.islice(_validator().iter_errors(root), limit)
+    leaves = [leaf for error in errors for leaf in _leaves(error)]
     problems: list[SpecError] = []
     with_unknown_keys = {tuple(e.absolute_path) for e in leaves if e.validator == "additionalProperties"}
     for error in leaves:

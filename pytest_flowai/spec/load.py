@@ -10,39 +10,92 @@ import os
 from pytest_flowai.errors import Span, SpecError, SpecSchemaError, SpecSyntaxError, quote
 from pytest_flowai.spec.build import ConversationBuilder, default_name
 from pytest_flowai.spec.grammar import grammar_problems
+from pytest_flowai.spec.limits import SpecLimits
 from pytest_flowai.spec.model import Conversation, SpecFile
 from pytest_flowai.spec.rules import RuleChecker
 from pytest_flowai.spec.yamlload import MarkedDict, load_documents, node_position
 
+_DEFAULT_LIMITS = SpecLimits()
+# Byte-order marks of the other encodings YAML allows; UTF-32 first (its LE mark starts like UTF-16's).
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
 
-def load_spec(path: str | os.PathLike[str]) -> SpecFile:
+
+def load_spec(path: str | os.PathLike[str], limits: SpecLimits = _DEFAULT_LIMITS) -> SpecFile:
     """Load and check a spec file.
 
     Raises:
-        SpecSyntaxError: the file cannot be read or is not YAML.
+        SpecSyntaxError: the file cannot be read, is not UTF-8 YAML, or goes over one of ``limits``.
         SpecSchemaError: the YAML breaks the spec format; carries every problem of the file.
     """
     name = os.fspath(path)
     try:
-        with open(name, encoding="utf-8") as stream:
-            text = stream.read()
-    except UnicodeDecodeError as exc:
-        raise SpecSyntaxError(f"the file is not UTF-8 text ({exc.reason})", span=Span(name, 1)) from exc
+        with open(name, "rb") as stream:
+            # Read one byte past the limit, never the whole of a huge file.
+            data = stream.read(limits.max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
         raise SpecSyntaxError(
             f"cannot read the spec file: {exc.strerror or exc}", span=Span(name, 1)
         ) from exc
-    return load_spec_text(text, name)
+    if len(data) > limits.max_bytes:
+        raise _too_big(name, max(size, len(data)), limits)
+    return load_spec_text(_decode(data, name), name, limits)
 
 
-def load_spec_text(text: str, path: str = "<string>") -> SpecFile:
+def _too_big(path: str, size: int, limits: SpecLimits) -> SpecSyntaxError:
+    return SpecSyntaxError(
+        f"the spec file is {size} bytes, over the limit of {limits.max_bytes} bytes",
+        span=Span(path, 1),
+        hint="split it into smaller spec files, or raise the ini option flowai_max_spec_bytes",
+    )
+
+
+def _decode(data: bytes, path: str) -> str:
+    """The file's text; an encoding other than UTF-8 is named, and a bad byte is given its line and column."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise SpecSyntaxError(
+                f"the file is {encoding} text (it starts with a {encoding} byte-order mark), not UTF-8",
+                span=Span(path, 1),
+                hint="save it as UTF-8",
+            )
+    # Text of UTF-16 or UTF-32 without a mark decodes as UTF-8 full of NUL bytes.
+    if data.count(0) * 4 >= len(data) > 0:
+        raise SpecSyntaxError(
+            "the file is not UTF-8 text: it is full of NUL bytes "
+            "(UTF-16 or UTF-32 without a byte-order mark?)",
+            span=Span(path, 1),
+            hint="save it as UTF-8",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise SpecSyntaxError(
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02X} ({exc.reason})",
+            span=Span(path, line, column),
+            hint="save it as UTF-8",
+        ) from exc
+
+
+def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFAULT_LIMITS) -> SpecFile:
     """Load and check spec YAML given as text; ``path`` names it in spans.
 
     Raises:
-        SpecSyntaxError: the text is not YAML.
+        SpecSyntaxError: the text is not YAML, or it goes over one of ``limits``.
         SpecSchemaError: the YAML breaks the spec format; carries every problem of the text.
     """
-    documents, problems = load_documents(text, path)
+    # Counted as UTF-8, as the file would be (a lone surrogate is refused later, at its place).
+    if len(text) > limits.max_bytes or len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
+        raise _too_big(path, len(text.encode("utf-8", "surrogatepass")), limits)
+    documents, problems = load_documents(text, path, limits)
     conversations: list[Conversation] = []
     first_lines: dict[str, int] = {}
     for ordinal, document in enumerate(documents, start=1):
@@ -56,8 +109,11 @@ def load_spec_text(text: str, path: str = "<string>") -> SpecFile:
                 )
             )
             continue
+        if len(problems) >= limits.max_problems:
+            break
         problems.extend(_duplicate_name(root, ordinal, first_lines, path))
-        found = grammar_problems(root, path)
+        # One over what is left, so that `_capped` knows more followed.
+        found = grammar_problems(root, path, limits.max_problems - len(problems) + 1)
         if not found:
             found = RuleChecker(root, path).check()
         problems.extend(found)
@@ -73,8 +129,21 @@ def load_spec_text(text: str, path: str = "<string>") -> SpecFile:
             )
         )
     if problems:
-        raise SpecSchemaError(problems)
+        raise SpecSchemaError(_capped(problems, limits.max_problems))
     return SpecFile(path=path, conversations=tuple(conversations))
+
+
+def _capped(problems: list[SpecError], limit: int) -> list[SpecError]:
+    """The first ``limit`` problems by place, and a last line saying that checking stopped there."""
+    if len(problems) <= limit:
+        return problems
+    ordered = sorted(problems, key=lambda p: (p.span.line, p.span.column) if p.span else (0, 0))[:limit]
+    note = SpecError(
+        f"checking stopped after {limit} problems (the limit per file); more may follow",
+        span=ordered[-1].span,
+        hint="fix these and collect again",
+    )
+    return [*ordered, note]
 
 
 def _noun(value: object) -> str:

@@ -22,6 +22,8 @@ _MESSAGES = ACTIONS[:4]
 # The value a placeholder stands for when a regex is compiled at load time: any plain literal will do.
 _PLACEHOLDER_STAND_IN = "x"
 _RESERVED = "env"
+# What `re.compile` raises besides re.error: a repeat count past its range, groups nested past the stack.
+_COMPILE_ERRORS = (re.error, OverflowError, RecursionError)
 
 
 def action_of(turn: Mapping[str, object]) -> str:
@@ -51,11 +53,42 @@ def strings(value: object) -> Iterator[str]:
             yield from strings(item)
 
 
-def turn_variables(spec: Mapping[str, object], turn: Mapping[str, object]) -> frozenset[str]:
-    """Placeholder names a turn uses: what it sends (merged originator and metadata too) and expects."""
-    sent = [turn[action_of(turn)], turn.get("params"), merged(spec, turn, "originator")]
-    sent += [merged(spec, turn, "metadata"), turn.get("expect"), turn.get("forbid")]
-    return frozenset(name for text in strings(sent) for name in placeholders(text))
+# The spec keys whose mappings every turn inherits, key by key.
+_INHERITED = ("originator", "metadata")
+SharedNames = dict[str, dict[str, frozenset[str]]]
+
+
+def shared_names(spec: Mapping[str, object]) -> SharedNames:
+    """Placeholder names in each key of the spec's ``originator`` and ``metadata``, found once per spec."""
+    shared: SharedNames = {}
+    for key in _INHERITED:
+        base = spec.get(key)
+        items = base.items() if isinstance(base, Mapping) else ()
+        shared[key] = {
+            str(name): frozenset(found for text in strings(value) for found in placeholders(text))
+            for name, value in items
+        }
+    return shared
+
+
+def turn_variables(
+    spec: Mapping[str, object], turn: Mapping[str, object], shared: SharedNames | None = None
+) -> frozenset[str]:
+    """Placeholder names a turn uses: what it sends (merged originator and metadata too) and expects.
+
+    ``shared`` is ``shared_names(spec)``, passed when it serves many turns: without it a spec's metadata would
+    be searched again for every turn.
+    """
+    shared = shared if shared is not None else shared_names(spec)
+    sent = [turn[action_of(turn)], turn.get("params"), turn.get("expect"), turn.get("forbid")]
+    names = {name for text in strings(sent) for name in placeholders(text)}
+    for key in _INHERITED:
+        over = turn.get(key)
+        overridden = over if isinstance(over, Mapping) else {}
+        names.update(name for text in strings(overridden) for name in placeholders(text))
+        for inherited in (found for sub, found in shared[key].items() if sub not in overridden):
+            names |= inherited
+    return frozenset(names)
 
 
 def _entries(turn: Mapping[str, object], key: str = "expect") -> list[Mapping[str, object]]:
@@ -67,7 +100,7 @@ def regex_groups(pattern: str) -> frozenset[str]:
     """Named groups of a regex (written with placeholders); empty when it does not compile."""
     try:
         return frozenset(re.compile(fill(pattern, lambda _: _PLACEHOLDER_STAND_IN)).groupindex)
-    except re.error:
+    except _COMPILE_ERRORS:
         return frozenset()
 
 
@@ -190,9 +223,8 @@ class RuleChecker:
         # With placeholders, compile a stand-in: each `{name}` replaced by a plain literal.
         try:
             compiled = re.compile(fill(pattern, lambda _: _PLACEHOLDER_STAND_IN))
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            self.problem(f"invalid regex {quote(pattern)}: {exc.msg}{where}", location)
+        except _COMPILE_ERRORS as exc:
+            self.problem(f"invalid regex {quote(pattern)}: {compile_error(exc)}", location)
             return
         if _RESERVED in compiled.groupindex:
             self.problem(
@@ -206,6 +238,14 @@ class RuleChecker:
             return
         try:
             Draft202012Validator.check_schema(dict(schema))
+        except (OverflowError, RecursionError):
+            # The meta-schema's `regex` format check lets these out of re.compile: name the pattern.
+            at, pattern, reason = _uncompilable_pattern(schema) or ("", "", "it cannot be checked")
+            where = f" at {at}" if at else ""
+            self.problem(
+                f"'schema' is not a valid JSON Schema{where}: {quote(pattern)} is not a regex ({reason})",
+                location,
+            )
         except SchemaError as exc:
             at = ".".join(str(part) for part in exc.path)
             where = f" at {at}" if at else ""
@@ -231,10 +271,11 @@ class RuleChecker:
         variables = self.root.get("vars")
         defined = {str(name) for name in variables} if isinstance(variables, Mapping) else set()
         turns = self.root.get("steps")
+        shared = shared_names(self.root)
         for index, turn in enumerate(turns if isinstance(turns, list) else []):
             if not isinstance(turn, Mapping):
                 continue
-            for name in sorted(turn_variables(self.root, turn)):
+            for name in sorted(turn_variables(self.root, turn, shared)):
                 if name.startswith(ENV_PREFIX) or name in defined or name.split(".")[0] in defined:
                     continue  # environment variables are read at run time
                 hint = did_you_mean(name, defined) or (
@@ -244,4 +285,47 @@ class RuleChecker:
             defined |= turn_defines(turn)
 
 
-__all__ = ["ACTIONS", "RuleChecker", "action_of", "merged", "regex_groups", "turn_defines", "turn_variables"]
+def compile_error(exc: BaseException) -> str:
+    """Why a regex does not compile, in words (an re.error says where)."""
+    if isinstance(exc, re.error):
+        return exc.msg + (f" at position {exc.pos}" if exc.pos is not None else "")
+    if isinstance(exc, RecursionError):
+        return "its groups are nested too deep"
+    return str(exc)
+
+
+def _uncompilable_pattern(schema: object, at: str = "") -> tuple[str, str, str] | None:
+    """The place, text and fault of the first regex of a JSON Schema that re.compile cannot compile."""
+    if isinstance(schema, Mapping):
+        for key, value in schema.items():
+            here = f"{at}.{key}" if at else str(key)
+            candidates = [value] if key == "pattern" and isinstance(value, str) else []
+            if key == "patternProperties" and isinstance(value, Mapping):
+                candidates = [str(name) for name in value]
+            for pattern in candidates:
+                try:
+                    re.compile(pattern)
+                except _COMPILE_ERRORS as exc:
+                    return here, pattern, compile_error(exc)
+            found = _uncompilable_pattern(value, here)
+            if found:
+                return found
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found = _uncompilable_pattern(item, f"{at}.{index}" if at else str(index))
+            if found:
+                return found
+    return None
+
+
+__all__ = [
+    "ACTIONS",
+    "RuleChecker",
+    "action_of",
+    "compile_error",
+    "merged",
+    "regex_groups",
+    "shared_names",
+    "turn_defines",
+    "turn_variables",
+]

@@ -2,7 +2,7 @@
 
 Scalars follow the YAML 1.2 core schema, not pyyaml's YAML 1.1: only ``true``/``false`` are booleans (so
 ``say: Yes`` and ``[Yes, No]`` stay strings), ``010`` is ten, ``1:30`` and ``2024-01-01`` stay strings.
-Imports nothing of ours but ``errors``.
+Imports nothing of ours but ``errors`` and ``limits``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,26 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pytest_flowai.errors import Span, SpecError, SpecSyntaxError
+from pytest_flowai.errors import Span, SpecError, SpecSyntaxError, quote
+from pytest_flowai.spec.limits import SpecLimits
 
 Position = tuple[int, int]  # 1-based (line, column)
 PathPart = str | int
 _YAML11_ONLY = (":bool", ":int", ":float", ":timestamp")
-# Bounds that keep a hostile or broken file from hanging collection (alias bombs, runaway nesting).
-MAX_DEPTH = 64
-MAX_NODES = 200_000
+_DEFAULT_LIMITS = SpecLimits()
+# The characters YAML refuses in a stream (YAML 1.2, 5.1): control characters but tab and line breaks,
+# surrogates, U+FFFE and U+FFFF. Found before the parser sees them, to name their line and column.
+_UNPRINTABLE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CONTROL_NAMES = {
+    0: "NUL",
+    7: "BEL",
+    8: "backspace",
+    11: "vertical tab",
+    12: "form feed",
+    27: "ESC",
+    127: "DEL",
+}
+_ESCAPES = {0: "\\0", 7: "\\a", 8: "\\b", 11: "\\v", 12: "\\f", 27: "\\e"}
 
 
 def _position(mark: yaml.Mark) -> Position:
@@ -131,12 +143,19 @@ def _construct_int(loader: SpecLoader, node: ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     try:
         if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        return int(text, 10)
-    except ValueError:
-        raise ConstructorError(None, None, f"{text!r} is not an integer", node.start_mark) from None
+            number = int(text[2:], 8)
+        elif text.startswith("0x"):
+            number = int(text[2:], 16)
+        else:
+            number = int(text, 10)
+    except ValueError:  # also past Python's 4300 digits for decimal text
+        raise ConstructorError(None, None, f"{quote(text)} is not an integer", node.start_mark) from None
+    # Seconds become floats and messages print numbers: past the float range neither works.
+    try:
+        float(number)
+    except OverflowError:
+        raise ConstructorError(None, None, f"{quote(text)} is too large a number", node.start_mark) from None
+    return number
 
 
 def _construct_float(loader: SpecLoader, node: ScalarNode) -> float:
@@ -223,61 +242,129 @@ for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
 SpecLoader.add_constructor(None, _reject_tag)
 
 
-def load_documents(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
+def load_documents(
+    text: str, path: str, limits: SpecLimits = _DEFAULT_LIMITS
+) -> tuple[list[Document], list[SpecError]]:
     """Every non-empty document of a YAML text, with the key problems found while building them.
 
     Raises:
-        SpecSyntaxError: the text is not YAML, at the line and column pyyaml names.
+        SpecSyntaxError: the text is not YAML (at the line and column pyyaml names), or it goes over one
+            of ``limits``.
     """
+    _check_characters(text, path)
     loader = SpecLoader(text, path)
     documents: list[Document] = []
     try:
         index = 0
         while loader.check_node():
             node = loader.get_node()
+            if index >= limits.max_documents:
+                start = _position(node.start_mark) if node is not None else (1, 1)
+                raise SpecSyntaxError(
+                    f"the file holds more than {limits.max_documents} YAML documents (the limit per file)",
+                    span=Span(path, *start),
+                    hint="split its conversations over several spec files",
+                )
             if node is not None and not _is_empty(node):
-                _check_size(node, path)
+                _check_size(node, path, limits)
                 root = loader.construct_document(node)
                 documents.append(Document(index=index, root=root, start=_position(node.start_mark)))
             index += 1
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, path, text) from exc
+    except yaml.YAMLError as exc:
+        # Errors without a mark (a ReaderError: a character the scan above let through).
+        position = getattr(exc, "position", None)
+        line, column = _offset_position(text, position) if isinstance(position, int) else (1, 1)
+        raise SpecSyntaxError(f"invalid YAML: {exc}", span=Span(path, line, column)) from exc
     except RecursionError:
         raise SpecSyntaxError(
-            f"the YAML is nested more than {MAX_DEPTH} levels deep", span=Span(path, 1)
+            f"the YAML is nested more than {limits.max_depth} levels deep", span=Span(path, 1)
         ) from None
     finally:
         loader.dispose()
     return documents, loader.problems
 
 
-def _check_size(root: Node, path: str) -> None:
-    """Refuse recursive aliases, deep nesting and alias bombs before anything walks the document."""
-    expanded: dict[int, int] = {}
+def _offset_position(text: str, offset: int) -> Position:
+    """1-based line and column of a character offset in ``text``."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
-    def visit(node: Node, depth: int, open_nodes: set[int]) -> int:
+
+def _check_characters(text: str, path: str) -> None:
+    """Refuse a character YAML does not allow in a stream, at its place, saying how to write it instead."""
+    found = _UNPRINTABLE.search(text)
+    if found is None:
+        return
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        what = f"a lone surrogate U+{code:04X}"
+    elif code in (0xFFFE, 0xFFFF):
+        what = f"the non-character U+{code:04X}"
+    else:
+        name = _CONTROL_NAMES.get(code)
+        what = f"the control character U+{code:04X}" + (f" ({name})" if name else "")
+    escape = _ESCAPES.get(code, f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    raise SpecSyntaxError(
+        f"the file holds {what}, which YAML does not allow",
+        span=Span(path, *_offset_position(text, found.start())),
+        hint=f'remove it, or write it as an escape inside double quotes: "{escape}"',
+    )
+
+
+def _check_size(root: Node, path: str, limits: SpecLimits) -> None:
+    """Refuse recursive aliases, deep nesting and alias bombs before anything walks the document.
+
+    An alias is the node it names, met again: each meeting adds that node's whole expansion (its scalars'
+    characters, one per collection), and its height counts from the depth of the alias.
+    """
+    measured: dict[int, tuple[int, int]] = {}  # node id: (characters once expanded, height)
+    added = 0
+
+    def too_deep(span: Span) -> SpecSyntaxError:
+        return SpecSyntaxError(f"the YAML is nested more than {limits.max_depth} levels deep", span=span)
+
+    def visit(node: Node, depth: int, open_nodes: set[int]) -> tuple[int, int]:
+        nonlocal added
         key = id(node)
-        if key in expanded:
-            return expanded[key]
-        span = Span(path, *_position(node.start_mark))
+        known = measured.get(key)
+        if known is not None:
+            chars, height = known
+            added += chars
+            if added > limits.max_alias_chars:
+                raise SpecSyntaxError(
+                    f"the document expands to more than {limits.max_alias_chars} characters through "
+                    "aliases (the limit of what aliases may add)",
+                    span=Span(path, *_position(node.start_mark)),
+                    hint="write the repeated values out, or alias them fewer times",
+                )
+            if depth + height > limits.max_depth:
+                raise too_deep(Span(path, *_position(node.start_mark)))
+            return known
         if key in open_nodes:
-            raise SpecSyntaxError("an alias refers to a node that contains it (a recursive alias)", span=span)
-        if depth > MAX_DEPTH:
-            raise SpecSyntaxError(f"the YAML is nested more than {MAX_DEPTH} levels deep", span=span)
+            raise SpecSyntaxError(
+                "an alias refers to a node that contains it (a recursive alias)",
+                span=Span(path, *_position(node.start_mark)),
+            )
+        if depth > limits.max_depth:
+            raise too_deep(Span(path, *_position(node.start_mark)))
         children: list[Node] = []
+        chars, height = 1, 0
         if isinstance(node, MappingNode):
             children = [part for pair in node.value for part in pair]
         elif isinstance(node, SequenceNode):
             children = list(node.value)
+        else:
+            chars += len(str(node.value))
         open_nodes.add(key)
-        size = 1 + sum(visit(child, depth + 1, open_nodes) for child in children)
+        for child in children:
+            child_chars, child_height = visit(child, depth + 1, open_nodes)
+            chars += child_chars
+            height = max(height, child_height + 1)
         open_nodes.discard(key)
-        if size > MAX_NODES:
-            raise SpecSyntaxError(
-                f"the document expands to more than {MAX_NODES} values (aliases)", span=span
-            )
-        expanded[key] = size
-        return size
+        measured[key] = (chars, height)
+        return chars, height
 
     visit(root, 0, set())
 
