@@ -5,12 +5,10 @@ Pure: data in, HTML text out. Imports no pytest (the wiring is in report.py) and
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pytest_flowai._json import JSON, JSONObject
@@ -192,6 +190,8 @@ def _environment(secrets: Sequence[str]) -> jinja2.Environment:
 
 
 def _asset(name: str) -> Any:
+    from importlib import resources  # on first use: importing it costs every pytest run ~15 ms
+
     from markupsafe import Markup
 
     text = resources.files("pytest_flowai").joinpath("templates", name).read_text(encoding="utf-8")
@@ -279,6 +279,8 @@ def _said(summary: str) -> tuple[str, bool]:
     """A sent message's text when it was a `say` (the transcript writes `say 'text'`), else the summary."""
     if summary.startswith("say "):
         try:
+            import ast
+
             text = ast.literal_eval(summary[4:])
         except (ValueError, SyntaxError):
             return summary, False

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import html_report, nodes, report
+from pytest_flowai import nodes, report
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
 from pytest_flowai.options import CoverageOptions, Options
@@ -138,6 +138,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PYTEST_HTML] = bool(config.getoption("htmlpath", None))
     config.stash[HTML_DATA] = html_path is not None or config.stash[PYTEST_HTML]
     if html_path is not None:
+        from pytest_flowai import html_report
+
         try:
             html_report.check_available()
         except html_report.JinjaMissing as exc:

@@ -12,11 +12,10 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_flowai import html_report
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.coverage import (
     Reached,
@@ -42,6 +41,9 @@ from pytest_flowai.options import CoverageOptions
 from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript
 from pytest_flowai.transports.base import redact as redact_secret
+
+if TYPE_CHECKING:
+    from pytest_flowai import html_report
 
 # Which setting gives the server the credential it asked for.
 CREDENTIAL_HINTS = {
@@ -592,7 +594,10 @@ def attach_html_data(
 
     With ``pytest_html``, the conversations also become an extra of pytest-html's row.
     """
-    from pytest_flowai import nodes
+    from pytest_flowai import (
+        html_report,  # Jinja2-backed: loaded only for a report
+        nodes,
+    )
     from pytest_flowai.fixtures import CHATS
 
     marks: list[JSON] = [*sorted({mark.name for mark in item.iter_markers()})]
@@ -628,6 +633,8 @@ def _add_pytest_html_extra(
 ) -> None:
     """pytest-html's row of this test gets the same chat (its `extras` API)."""
     from pytest_html import extras  # type: ignore[import-untyped]
+
+    from pytest_flowai import html_report  # Jinja2-backed: loaded only for a report
 
     fragment = html_report.render_chats(chats, secrets=secrets)
     # pytest-html reads `extras` off the report; TestReport takes any extra attribute.
@@ -690,13 +697,18 @@ class HtmlReporter:
             row.outcome = "xpassed"
 
     def _row(self, nodeid: str) -> html_report.Row:
+        from pytest_flowai import html_report  # Jinja2-backed: loaded only for a report
+
         row = self.rows.get(nodeid)
         if row is None:
             row = self.rows[nodeid] = html_report.Row(nodeid=nodeid)
         return row
 
     def pytest_sessionfinish(self) -> None:
-        from pytest_flowai import nodes
+        from pytest_flowai import (
+            html_report,  # Jinja2-backed: loaded only for a report
+            nodes,
+        )
 
         options = self.config.stash.get(nodes.OPTIONS, None)
         if options is not None and options.api_key:
