@@ -102,6 +102,8 @@ class Row:
     failure: str | None = None
     reruns: int = 0
     skip_reason: str | None = None
+    # pytest-rerunfailures' earlier tries, oldest first: each try's conversations (their failures inside).
+    attempts: list[list[JSONObject]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,7 +237,15 @@ def _test_view(entry: Row) -> dict[str, Any]:
         "failure": None if placed else _failure_lines(failure),
         "reruns": entry.reruns,
         "skip_reason": entry.skip_reason,
+        "attempts": [
+            [_chat_view(chat, _own_failure(chat)) for chat in attempt] for attempt in entry.attempts
+        ],
     }
+
+
+def _own_failure(chat: JSONObject) -> str | None:
+    given = chat.get("failure")
+    return given if isinstance(given, str) else None
 
 
 def _chat_view(chat: JSONObject, failure: str | None) -> dict[str, Any]:

@@ -673,8 +673,10 @@ class HtmlReporter:
         if isinstance(marks, list):
             row.marks = [m for m in marks if isinstance(m, str) and m != "flowai"]
         if str(report.outcome) == "rerun":
-            # pytest-rerunfailures' earlier tries: counted; the page shows the last try.
+            # pytest-rerunfailures' earlier tries: counted and kept; the test's own row shows the last try.
             row.reruns += 1
+            tried = data.get("chats")
+            row.attempts.append([c for c in tried if isinstance(c, dict)] if isinstance(tried, list) else [])
             row.chats, row.failure, row.outcome, row.duration = [], None, "passed", 0.0
             return
         row.duration += report.duration

@@ -122,3 +122,17 @@ def test_a_spec_that_fails_every_attempt_shows_each_transcript(flowai: FlowaiTes
         consecutive=True,
     )
     result.stdout.fnmatch_lines(["conversation 'greets' over socket, thread pytest-flowai-*~*.main.2"])
+
+
+def test_the_html_report_keeps_each_earlier_attempt(flaky: FlowaiTester) -> None:
+    """The HTML report shows the passing try and, folded under it, the first try with its wrong answer."""
+    pytest.importorskip("jinja2")
+    flaky.spec(GREETS)
+    page = flaky.pytester.path / "report.html"
+    result = flaky.run("--reruns", "1", f"--flowai-html={page}")
+    _outcomes(result, passed=1, rerun=1)
+    html = page.read_text(encoding="utf-8")
+    assert "attempt 1 of 2 (rerun)" in html
+    assert html.count("a wrong first answer") >= 1
+    # The rerun is counted once in the summary and the test itself passed.
+    assert 'class="badge o-passed"' in html
