@@ -18,12 +18,16 @@ from pytest_flowai.options import Options
 from pytest_flowai.transcript import Transcript
 
 if TYPE_CHECKING:
-    from pytest_flowai.session import FlowaiSession, Job
+    from pytest_flowai.record.capture import RecordOptions  # noqa: F401 (a StashKey type)
+    from pytest_flowai.session import FlowaiSession, Job, Outcome
     from pytest_flowai.spec.model import Conversation, Mark
 
 OPTIONS = pytest.StashKey[Options]()
 SESSION = pytest.StashKey["FlowaiSession"]()
 TRANSCRIPT = pytest.StashKey[Transcript]()
+# Record mode (--flowai-record): its options on the config, and on each item what it recorded.
+RECORD = pytest.StashKey["RecordOptions"]()
+RECORDED = pytest.StashKey[dict[str, Any]]()
 # The conversation's own duration, reported as the call's (not the wait for its turn to be reported).
 DURATION = pytest.StashKey[float]()
 # Reruns (pytest-rerunfailures call runtest again): the attempt number, and the last attempt's text.
@@ -195,6 +199,8 @@ class FlowItem(pytest.Item):
         self.stash[TRANSCRIPT] = outcome.transcript
         self.stash[DURATION] = outcome.duration
         text = self._attach_transcript(outcome.transcript, session)
+        if RECORD in self.config.stash:
+            self._record(outcome)
         if outcome.error is not None:
             failure = report.render_failure(outcome.error, self.conversation, None)
             headline = report.redact(failure.split("\n", 1)[0], session.secrets())
@@ -203,6 +209,24 @@ class FlowItem(pytest.Item):
         self.stash[_LAST_ATTEMPT] = f"attempt {attempt} passed\n\n{text}"
         # A failure's report already shows the transcript (repr_failure); -rP and pytest-html show this one.
         self.add_report_section("call", "flowai transcript", text)
+
+    def _record(self, outcome: Outcome) -> None:
+        """Record mode: the replies to the turns to write, from this run and `runs - 1` more on new threads
+        (keys of their own, so the emulator's variant picker differs between them)."""
+        from dataclasses import replace
+
+        from pytest_flowai.record.capture import record_data, replies_by_turn, turns_to_record
+
+        options = self.config.stash[RECORD]
+        turns = turns_to_record(self.conversation, outcome.error, options.update)
+        if not turns:
+            return
+        runs = [replies_by_turn(outcome.transcript, outcome.error)]
+        for number in range(2, options.runs + 1):
+            job = replace(self.job, key=f"{self.nodeid}#record-{number}")
+            again = self.flowai.result(job)
+            runs.append(replies_by_turn(again.transcript, again.error))
+        self.stash[RECORDED] = record_data(str(self.path), self.conversation, turns, runs)
 
     def _keep_attempt(self, number: int) -> None:
         """Before a rerun: the earlier attempt's transcript becomes a report section and JUnit properties

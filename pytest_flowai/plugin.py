@@ -96,6 +96,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="coverage report: term (default), json:PATH or html:PATH; may be repeated (turns coverage on)",
     )
     group.addoption(
+        "--flowai-record",
+        action="store_true",
+        help="write what the bot answered into each spec turn that has no `expect` (needs the record extra)",
+    )
+    group.addoption(
+        "--flowai-record-update",
+        action="store_true",
+        help="with --flowai-record (implied): also rewrite the expectations of failing turns",
+    )
+    group.addoption(
+        "--flowai-record-runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="record each conversation in N fresh threads: text variants become one_of (default: 1)",
+    )
+    group.addoption(
         "--flowai-flaky-report",
         action="store_true",
         help="list, at the end, the specs that passed only after a rerun (pytest-rerunfailures)",
@@ -133,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = report.CoverageCollector(config, coverage)
         config.stash[report.COVERAGE] = collector
         config.pluginmanager.register(collector, "flowai-coverage")
+    _configure_record(config)
     html_path = _html_path(config)
     # pytest-html is on when its --html is given (installed alone, it writes nothing).
     config.stash[PYTEST_HTML] = bool(config.getoption("htmlpath", None))
@@ -148,6 +166,27 @@ def pytest_configure(config: pytest.Config) -> None:
         if not hasattr(config, "workerinput"):
             config.stash[HTML_REPORTER] = html_reporter = report.HtmlReporter(config, html_path)
             config.pluginmanager.register(html_reporter, "flowai-html-reporter")
+
+
+def _configure_record(config: pytest.Config) -> None:
+    """Record mode: its options for the items, and on the process that sees every report, the writer."""
+    if not (config.getoption("flowai_record") or config.getoption("flowai_record_update")):
+        return
+    runs = config.getoption("flowai_record_runs")
+    if runs < 1:
+        raise pytest.UsageError(f"--flowai-record-runs must be >= 1, got {runs}")
+    from pytest_flowai.record.capture import RecordOptions
+    from pytest_flowai.record.yamledit import check_available
+
+    try:
+        check_available()
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"--flowai-record: {exc}") from None
+    config.stash[nodes.RECORD] = RecordOptions(
+        update=bool(config.getoption("flowai_record_update")), runs=runs
+    )
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(report.RecordWriter(), "flowai-record-writer")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -245,6 +284,8 @@ def _carry_results(item: pytest.Item, call: pytest.CallInfo[None], test_report: 
         from pytest_flowai.coverage import hits_of_transcripts
 
         test_report.flowai_steps = [hit.to_json() for hit in hits_of_transcripts(transcripts)]  # type: ignore[attr-defined]
+    if nodes.RECORDED in item.stash:
+        test_report.flowai_record = item.stash[nodes.RECORDED]  # type: ignore[attr-defined]
     if isinstance(item, nodes.FlowItem) and test_report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, FlowaiError):
