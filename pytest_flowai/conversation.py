@@ -26,6 +26,7 @@ from pytest_flowai.expect import (
     bubbles_of,
     compile_entry,
 )
+from pytest_flowai.secret import SecretEnv
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
@@ -47,7 +48,8 @@ class RunSettings:
     settle: float = 0.25
     silence: float = 1.0
     patience: float = 2.0
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # The environment for {env.NAME}: holds keys, so neither this repr nor its own shows a value.
+    env: Mapping[str, str] = field(default_factory=lambda: SecretEnv(os.environ), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

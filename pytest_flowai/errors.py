@@ -1,5 +1,5 @@
 """Every exception pytest-flowai raises; the type says who is at fault. A leaf module: imports nothing of ours
-but ``_json``, so the emulator and the schemas may use it too.
+but ``_json`` and ``secret``, so the emulator and the schemas may use it too.
 
     FlowaiError                  base of everything below
     ├── SpecError                the spec author: a spec file is wrong (carries a span)
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_flowai.secret import redact
+
 if TYPE_CHECKING:
     from pytest_flowai._json import JSON
 
@@ -27,7 +29,9 @@ _MAX_QUOTE = 200
 
 
 def cut(text: str, limit: int = _MAX_QUOTE) -> str:
-    """``text`` cut at ``limit`` characters with a count of what was cut."""
+    """``text`` cut at ``limit`` characters with a count of what was cut; secrets are hidden first, so a
+    cut never leaves part of a key."""
+    text = redact(text)
     return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} chars)"
 
 

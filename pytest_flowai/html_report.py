@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.secret import Secret
+from pytest_flowai.secret import redact as redact_secret
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
-from pytest_flowai.transports.base import redact as redact_secret
 
 if TYPE_CHECKING:
     import jinja2
@@ -45,7 +46,9 @@ def check_available() -> None:
 # -- data: what travels from the test process to the page (JSON values only) --
 
 
-def chat_data(transcript: Transcript, secrets: Iterable[str], failure: str | None = None) -> JSONObject:
+def chat_data(
+    transcript: Transcript, secrets: Iterable[Secret | str], failure: str | None = None
+) -> JSONObject:
     """A transcript as JSON for the page, every string redacted; `failure` is the failed turn's report."""
     events: list[JSON] = []
     for event in transcript.events:
@@ -70,17 +73,12 @@ def chat_data(transcript: Transcript, secrets: Iterable[str], failure: str | Non
     return redacted
 
 
-def redact_json(value: Any, secrets: Sequence[str]) -> Any:
-    """`value` with every secret blanked in every string (keys included); the longest secret first."""
-    ordered = sorted((s for s in secrets if s), key=len, reverse=True)
-    if not ordered:
-        return value
+def redact_json(value: Any, secrets: Sequence[Secret | str]) -> Any:
+    """`value` with every secret blanked in every string (keys included), see ``secret.redact``."""
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
-            for secret in ordered:
-                item = redact_secret(item, secret)
-            return item
+            return redact_secret(item, secrets)
         if isinstance(item, dict):
             return {walk(k): walk(v) for k, v in item.items()}
         if isinstance(item, list | tuple):
@@ -126,7 +124,7 @@ def render_page(
     run: RunInfo,
     *,
     coverage: Mapping[str, Any] | None = None,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[Secret | str] = (),
 ) -> str:
     """The whole page, CSS and JS inline, every text HTML-escaped and redacted."""
     env = _environment(secrets)
@@ -152,7 +150,7 @@ def render_page(
     )
 
 
-def render_chats(chats: Sequence[JSONObject], *, secrets: Sequence[str] = ()) -> str:
+def render_chats(chats: Sequence[JSONObject], *, secrets: Sequence[Secret | str] = ()) -> str:
     """The conversations of one test as an HTML fragment with its own CSS (for pytest-html's extras)."""
     env = _environment(secrets)
     return env.get_template("fragment.html.j2").render(
@@ -160,13 +158,12 @@ def render_chats(chats: Sequence[JSONObject], *, secrets: Sequence[str] = ()) ->
     )
 
 
-def _environment(secrets: Sequence[str]) -> jinja2.Environment:
+def _environment(secrets: Sequence[Secret | str]) -> jinja2.Environment:
     try:
         import jinja2
         import markupsafe
     except ImportError as exc:
         raise JinjaMissing() from exc
-    ordered = sorted((s for s in secrets if s), key=len, reverse=True)
 
     def finalize(value: object) -> object:
         # Every {{ }} passes here before escaping: no secret and no control character reaches the page.
@@ -174,9 +171,7 @@ def _environment(secrets: Sequence[str]) -> jinja2.Environment:
             return ""
         if isinstance(value, markupsafe.Markup):
             return value  # our own inline CSS and JS
-        text = str(value)
-        for secret in ordered:
-            text = redact_secret(text, secret)
+        text = redact_secret(str(value), secrets)
         return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
     env = jinja2.Environment(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_flowai.secret import Secret
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
@@ -15,7 +17,7 @@ class Options:
 
     url: str | None
     client_id: str | None
-    api_key: str | None = field(repr=False)
+    api_key: Secret | None = field(repr=False)
     transport: str
     timeout: float
     settle: float
@@ -49,7 +51,7 @@ class CoverageOptions:
     flows: Path | None = None
     ignore: tuple[str, ...] = ()
     management_url: str | None = None
-    management_key: str | None = field(default=None, repr=False)
+    management_key: Secret | None = field(default=None, repr=False)
 
 
 __all__ = ["CoverageOptions", "Options"]

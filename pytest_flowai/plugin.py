@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import nodes, report
+from pytest_flowai import nodes, report, secret
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
 from pytest_flowai.options import CoverageOptions, Options
+from pytest_flowai.scrub import scrub_report
+from pytest_flowai.secret import Secret, secret_or_none
 from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
@@ -26,6 +28,7 @@ HTML_REPORTER = pytest.StashKey[report.HtmlReporter]()
 # Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
 HTML_DATA = pytest.StashKey[bool]()
 PYTEST_HTML = pytest.StashKey[bool]()
+SECRETS = pytest.StashKey[tuple[Secret, ...]]()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
@@ -138,6 +141,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Known from here on, so every text this run shows hides them (see secret.redact and scrub).
+    config.stash[SECRETS] = _configured_secrets(config)
+    secret.register(*config.stash[SECRETS])
     config.addinivalue_line("markers", "flowai: a Flow.ai conversation spec (added to every spec item)")
     reporter = report.FlowaiReporter(config)
     config.stash[REPORTER] = reporter
@@ -190,6 +196,7 @@ def _configure_record(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    secret.forget(*config.stash.get(SECRETS, ()))
     reporter = config.stash.get(REPORTER, None)
     if reporter is not None:
         del config.stash[REPORTER]
@@ -257,7 +264,26 @@ def pytest_runtest_makereport(
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.
         test_report.duration = duration
+    scrub_report(test_report)
     return test_report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    collect_report = yield
+    scrub_report(collect_report)
+    return collect_report
+
+
+def _configured_secrets(config: pytest.Config) -> tuple[Secret, ...]:
+    """The keys given by option or environment, before any option is checked."""
+    values = (
+        config.getoption("flowai_api_key", None) or os.environ.get("FLOWAI_API_KEY"),
+        config.getoption("flowai_management_key", None) or os.environ.get("FLOWAI_MANAGEMENT_KEY"),
+    )
+    return tuple(Secret(value) for value in values if value)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -326,9 +352,9 @@ def _coverage_options(config: pytest.Config) -> CoverageOptions | None:
         flows=_path_setting(config, "flowai_coverage_flows"),
         ignore=tuple(str(entry) for entry in config.getini("flowai_coverage_ignore")),
         management_url=_pick(config, "flowai_management_url") or None,
-        management_key=config.getoption("flowai_management_key")
-        or os.environ.get("FLOWAI_MANAGEMENT_KEY")
-        or None,
+        management_key=secret_or_none(
+            config.getoption("flowai_management_key") or os.environ.get("FLOWAI_MANAGEMENT_KEY")
+        ),
     )
 
 
@@ -365,7 +391,7 @@ def _options(config: pytest.Config) -> Options:
     return Options(
         url=url,
         client_id=pick("flowai_client_id") or None,
-        api_key=config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY") or None,
+        api_key=secret_or_none(config.getoption("flowai_api_key") or os.environ.get("FLOWAI_API_KEY")),
         transport=transport,
         timeout=_seconds(pick("flowai_timeout"), "flowai_timeout"),
         # settle may be 0, as a spec's `settle:` may; the other timings must be > 0, as in a spec.

@@ -38,9 +38,10 @@ from pytest_flowai.errors import (
     quote,
 )
 from pytest_flowai.options import CoverageOptions
+from pytest_flowai.secret import Secret
+from pytest_flowai.secret import redact as redact_all
 from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript
-from pytest_flowai.transports.base import redact as redact_secret
 
 if TYPE_CHECKING:
     from pytest_flowai import html_report
@@ -53,11 +54,9 @@ CREDENTIAL_HINTS = {
 _EXCERPT_LINES = 12
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text`; the longest first, so a key containing another is fully hidden."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = redact_secret(text, secret)
-    return text
+def redact(text: str, secrets: Iterable[Secret | str]) -> str:
+    """Replace every form of every secret in `text` (see ``secret.redact``, the one redaction function)."""
+    return redact_all(text, secrets)
 
 
 # -- transcript --
@@ -629,7 +628,7 @@ def attach_html_data(
 
 
 def _add_pytest_html_extra(
-    test_report: pytest.TestReport, chats: list[JSONObject], secrets: list[str]
+    test_report: pytest.TestReport, chats: list[JSONObject], secrets: list[Secret]
 ) -> None:
     """pytest-html's row of this test gets the same chat (its `extras` API)."""
     from pytest_html import extras  # type: ignore[import-untyped]
@@ -648,7 +647,7 @@ class HtmlReporter:
         self.config = config
         self.path = path
         self.rows: dict[str, html_report.Row] = {}
-        self.secrets: set[str] = set()
+        self.secrets: set[Secret] = set()
         self.started = time.monotonic()
         self.written: Path | None = None
 
@@ -726,7 +725,7 @@ class HtmlReporter:
             list(self.rows.values()),
             run,
             coverage=coverage_result(self.config),
-            secrets=sorted(self.secrets),
+            secrets=list(self.secrets),
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A bot may send lone surrogates (valid JSON escapes, not UTF-8): written as escapes, not a crash.

@@ -23,6 +23,7 @@ from pytest_flowai.conversation import RunSettings, run
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, TransportError
 from pytest_flowai.options import Options
 from pytest_flowai.scheduler import Scheduler
+from pytest_flowai.secret import Secret, SecretEnv, forget, register
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
@@ -71,12 +72,11 @@ class FlowaiSession:
     _scheduler: Scheduler[Outcome] | None = None
     # A refused key or an unreachable server fails every later conversation the same way, at once.
     _fatal: TransportError | None = None
+    _emulator_key: Secret | None = field(default=None, repr=False)
 
-    def secrets(self) -> list[str]:
+    def secrets(self) -> list[Secret]:
         """Values that must never appear in any output."""
-        keys = [self.options.api_key]
-        if self.emulator is not None:
-            keys.append(self.emulator.api_key)
+        keys = [self.options.api_key, self._emulator_key]
         return [k for k in keys if k]
 
     @property
@@ -138,17 +138,20 @@ class FlowaiSession:
             settle=opts.settle,
             silence=opts.silence,
             patience=opts.patience,
-            env=dict(os.environ),
+            env=SecretEnv(os.environ),
         )
 
     def _start_emulator(self) -> TransportConfig:
         self.check()
         from pytest_flowai.emulator import EmulatorThread
 
-        api_key = self.options.api_key or secrets.token_urlsafe(16)
+        api_key = self.options.api_key or Secret(secrets.token_urlsafe(16))
+        self._emulator_key = api_key
+        register(api_key)
         client_id = self.options.client_id or EMULATOR_CLIENT_ID
+        # The emulator is the server: it alone holds the key as a plain string.
         emulator = EmulatorThread(
-            flows=self._bot, api_key=api_key, client_id=client_id, seed=self.options.emulator_seed
+            flows=self._bot, api_key=api_key.reveal(), client_id=client_id, seed=self.options.emulator_seed
         )
         emulator.start()
         self.emulator = emulator
@@ -225,6 +228,8 @@ class FlowaiSession:
         Safe to call twice.
         """
         emulator, self.emulator = self.emulator, None
+        key, self._emulator_key = self._emulator_key, None
+        forget(key)
         scheduler, self._scheduler = self._scheduler, None
         try:
             if scheduler is not None:

@@ -116,13 +116,14 @@ class _Recorder:
     """Runs the turns over fresh threads with the same session and runner as the `flowai` fixture."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from pytest_flowai.secret import secret_or_none
         from pytest_flowai.session import FlowaiSession
 
         self.transport = str(args.transport)
         options = Options(
             url=args.url or None,
             client_id=args.client_id or None,
-            api_key=os.environ.get("FLOWAI_API_KEY") or None,
+            api_key=secret_or_none(os.environ.get("FLOWAI_API_KEY") or None),
             transport=self.transport,
             timeout=args.timeout,
             settle=args.settle,

@@ -11,11 +11,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from pytest_flowai.errors import TransportError
+from pytest_flowai.secret import MASK, Secret, secret_or_none
+from pytest_flowai.secret import redact as redact_all
 
 if TYPE_CHECKING:
     from pytest_flowai._json import JSONObject
-
-_REDACTED = "***"
 
 # The default cap on one socket frame or one HTTP body; Flow.ai's replies are kilobytes.
 DEFAULT_MAX_REPLY_BYTES = 4 * 2**20
@@ -24,11 +24,9 @@ DEFAULT_MAX_REPLY_BYTES = 4 * 2**20
 DEFAULT_ORIGINATOR_NAME = "pytest-flowai"
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` blanked out, so a key that a server echoes never reaches a user."""
-    if not secret:
-        return text
-    return text.replace(secret, _REDACTED)
+def redact(text: str, secret: Secret | str | None) -> str:
+    """``text`` with ``secret`` (in all its forms, see ``secret.redact``) blanked out, for messages only."""
+    return redact_all(text, (secret,))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +35,7 @@ class TransportConfig:
 
     url: str
     client_id: str | None = None
-    api_key: str | None = field(default=None, repr=False)
+    api_key: Secret | None = field(default=None, repr=False)
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connect_timeout: float = 10.0
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
@@ -49,11 +47,13 @@ class TransportConfig:
             raise TransportError(f"connect_timeout must be positive, got {self.connect_timeout!r}")
         if self.max_reply_bytes <= 0:
             raise TransportError(f"max_reply_bytes must be positive, got {self.max_reply_bytes!r}")
+        # A plain string is wrapped, so the key is never an attribute a repr or traceback shows.
+        object.__setattr__(self, "api_key", secret_or_none(self.api_key))
         # A trailing slash would double up in every path we build.
         object.__setattr__(self, "url", self.url.rstrip("/"))
 
     def __repr__(self) -> str:
-        key = _REDACTED if self.api_key else None
+        key = MASK if self.api_key else None
         return (
             f"TransportConfig(url={self.url!r}, client_id={self.client_id!r}, api_key={key!r}, "
             f"session_id={self.session_id!r}, connect_timeout={self.connect_timeout!r}, "

@@ -11,12 +11,13 @@ import socket
 import ssl
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 
 from pytest_flowai.errors import TransportError, quote
+from pytest_flowai.secret import Secret, reveal
 from pytest_flowai.transports.base import DEFAULT_MAX_REPLY_BYTES, redact
 from pytest_flowai.transports.checks import TooDeep, check_schema, parse_json
 
@@ -70,7 +71,8 @@ def describe_cause(exc: BaseException) -> str:
 class HttpAnswer:
     """An HTTP answer: its status, its text and its JSON body (``is_json`` False when it did not parse).
 
-    ``location`` and ``retry_after`` are those headers, for the messages of a redirect or a 429.
+    ``location`` and ``retry_after`` are those headers, for the messages of a redirect or a 429. ``text``,
+    ``body`` and ``location`` are exactly what the server sent; the messages made from them hide ``secret``.
     """
 
     url: str
@@ -80,17 +82,18 @@ class HttpAnswer:
     is_json: bool
     location: str | None = None
     retry_after: str | None = None
+    secret: Secret | None = field(default=None, repr=False)
 
     def excerpt(self) -> str:
-        """The body quoted and cut, for error messages."""
-        return quote(self.text, _EXCERPT)
+        """The body quoted and cut, for error messages; the key is hidden before the cut."""
+        return quote(redact(self.text, self.secret), _EXCERPT)
 
     def server_message(self) -> str:
         """What the server said went wrong: a ``rest.error`` body's message, else a cut excerpt."""
         if self.is_json and isinstance(self.body, dict):
             message = self.body.get("message")
             if isinstance(message, str) and message:
-                return message
+                return redact(message, self.secret)
         return self.excerpt() if self.text else "(empty body)"
 
     def json_body(self, what: str) -> JSON:
@@ -121,7 +124,7 @@ async def request(
     *,
     timeout: float,  # noqa: ASYNC109
     max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-    api_key: str | None = None,
+    api_key: Secret | None = None,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     body: JSON = None,
@@ -132,12 +135,12 @@ async def request(
 
     Raises ``TransportError`` naming the URL (never the key) for any network failure or timeout, a body
     over the cap or JSON nested too deep; its message starts with ``what`` (what we were doing), else the
-    method.
+    method. The answer's text is not rewritten: only messages hide the key.
     """
     doing = what or method
     all_headers = dict(headers or {})
     if api_key:
-        all_headers["Authorization"] = api_key
+        all_headers["Authorization"] = reveal(api_key) or ""
 
     # The URL as reported in errors; parsed only when one is raised (a parse per request costs ~0.1 ms).
     def shown() -> str:
@@ -164,7 +167,7 @@ async def request(
             f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown()
         ) from exc
     answered_url = str(response.request.url)
-    text = redact(raw.decode(_encoding(response), errors="replace"), api_key)
+    text = raw.decode(_encoding(response), errors="replace")
     try:
         parsed: JSON = parse_json(text) if text else None
         is_json = bool(text)
@@ -179,8 +182,9 @@ async def request(
         text=text,
         body=parsed,
         is_json=is_json,
-        location=redact(location, api_key) if location is not None else None,
+        location=location,
         retry_after=response.headers.get("retry-after"),
+        secret=api_key,
     )
 
 
@@ -221,7 +225,7 @@ def _encoding(response: httpx.Response) -> str:
 def failed_status(answer: HttpAnswer, what: str) -> TransportError:
     """The error for a non-2xx answer: the status and the server's message (a redirect: where to)."""
     if 300 <= answer.status < 400:
-        where = quote(answer.location) if answer.location else "no Location header"
+        where = quote(redact(answer.location, answer.secret)) if answer.location else "no Location header"
         return TransportError(
             f"{what}: HTTP {answer.status}, a redirect to {where}; redirects are not followed"
             " (use the address it points to as the base URL if it is the right one)",

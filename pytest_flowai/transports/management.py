@@ -10,11 +10,12 @@ import httpx
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import TransportError, quote
+from pytest_flowai.secret import Secret
 from pytest_flowai.transports.base import redact
 from pytest_flowai.transports.http import describe_cause
 
 
-def fetch_flows(url: str, key: str, *, timeout: float) -> list[JSONObject]:
+def fetch_flows(url: str, key: Secret, *, timeout: float) -> list[JSONObject]:
     """Every flow of the bot behind the Management API at ``url``, with its steps.
 
     Raises:
@@ -22,7 +23,7 @@ def fetch_flows(url: str, key: str, *, timeout: float) -> list[JSONObject]:
     """
     base = url.rstrip("/")
     # The documents authenticate the Management API with the key as a bearer token.
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key.reveal()}"}
     with httpx.Client(follow_redirects=False, timeout=timeout, headers=headers) as http:
         listed = _get(http, f"{base}/flows/list", None, key)
         if not isinstance(listed, list):
@@ -49,7 +50,7 @@ def fetch_flows(url: str, key: str, *, timeout: float) -> list[JSONObject]:
     return flows
 
 
-def _get(http: httpx.Client, url: str, params: dict[str, str] | None, key: str) -> JSON:
+def _get(http: httpx.Client, url: str, params: dict[str, str] | None, key: Secret) -> JSON:
     what = url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1]
     try:
         response = http.get(url, params=params)
@@ -58,14 +59,15 @@ def _get(http: httpx.Client, url: str, params: dict[str, str] | None, key: str) 
         raise TransportError(f"{what}: no answer in time", url=url) from exc
     except (httpx.HTTPError, OSError) as exc:
         raise TransportError(f"{what}: cannot connect: {redact(describe_cause(exc), key)}", url=url) from exc
-    text = redact(text, key)
+    # The body is parsed as sent; only the messages hide the key, before they are cut.
+    shown = redact(text, key)
     if not 200 <= response.status_code < 300:
         refused = " (the management key was refused)" if response.status_code in (401, 403) else ""
-        raise TransportError(f"{what}: HTTP {response.status_code}{refused}: {quote(text, 200)}", url=url)
+        raise TransportError(f"{what}: HTTP {response.status_code}{refused}: {quote(shown, 200)}", url=url)
     try:
         body: JSON = json.loads(text)
     except ValueError:
-        raise TransportError(f"{what}: the answer is not JSON: {quote(text, 200)}", url=url) from None
+        raise TransportError(f"{what}: the answer is not JSON: {quote(shown, 200)}", url=url) from None
     return body
 
 

@@ -20,6 +20,22 @@ GREETINGS = (
     "Hi there! Welcome to Pizza Bella. What can I do for you?",
     "Hello! This is Pizza Bella. How can I help you today?",
 )
+# A passing socket spec and a failing REST spec that both send the key (and see it echoed in the transcript).
+LEAKY_KEY_SPEC = """
+name: leaky socket
+settle: 0.05
+steps:
+  - say: "my key is {env.FLOWAI_API_KEY}"
+    expect:
+      - fallback: true
+---
+name: leaky rest
+transport: rest
+steps:
+  - say: "my key is {env.FLOWAI_API_KEY}"
+    expect:
+      - text: "my key is {env.FLOWAI_API_KEY}"
+"""
 # `start_emulator(fault=..., latency_ms=..., api_key=...)`: an emulator of the test's own, stopped after it.
 StartEmulator = Callable[..., EmulatorThread]
 # Timings for specs that are meant to fail or stay silent: nothing waits the 10 s default.
