@@ -261,7 +261,9 @@ class FlowaiSession:
     def _close_hub(self, hub: WebhookHub) -> None:
         """Remove the webhook this run registered (before the emulator stops), stop the receiver."""
         try:
-            self.warnings.extend(self.runner.run(hub.unregister()))
+            # Only when there is something to remove: the loop is left alone by runs without webhooks.
+            if hub.registered:
+                self.warnings.extend(self.runner.run(hub.unregister()))
         except (RuntimeError, TransportError) as exc:  # the loop is gone (Ctrl-C): say so, do not hide it
             self.warnings.append(f"the webhook this run registered may still be registered: {exc}")
         finally:

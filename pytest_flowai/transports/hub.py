@@ -126,6 +126,11 @@ class WebhookHub:
             )
         self._registered[webhook_id] = self.public_url
 
+    @property
+    def registered(self) -> bool:
+        """Whether this run registered a webhook that it must remove."""
+        return bool(self._registered)
+
     async def unregister(self) -> list[str]:
         """Remove the webhooks this run registered; returns what could not be removed (for a warning)."""
         problems: list[str] = []
