@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -30,10 +31,21 @@ from pytest_flowai.secret import SecretEnv
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
-from pytest_flowai.transports import open_transport
-from pytest_flowai.transports.base import Incoming, Notice, Outgoing, OutgoingKind, Transport, TransportConfig
+from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
+from pytest_flowai.transports.base import (
+    Incoming,
+    Listening,
+    Notice,
+    Outgoing,
+    OutgoingKind,
+    Transport,
+    TransportConfig,
+)
 from pytest_flowai.transports.controls import Controls
 from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
+
+if TYPE_CHECKING:
+    from pytest_flowai.transports.hub import WebhookHub
 
 # -- settings --
 
@@ -50,6 +62,8 @@ class RunSettings:
     patience: float = 2.0
     # The environment for {env.NAME}: holds keys, so neither this repr nor its own shows a value.
     env: Mapping[str, str] = field(default_factory=lambda: SecretEnv(os.environ), repr=False)
+    # The session's webhook receiver, for the transports in WEBHOOK_KINDS (None: not available).
+    hub: WebhookHub | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +227,9 @@ class ConversationRunner:
             await self._wait_collecting(turn, seconds)
             return
         if action.is_control:
+            if self.transport_kind in WEBHOOK_KINDS:
+                # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
+                await self._ensure_transport(timing.timeout)
             controls = self._controls or Controls(self.settings.config, http=self._http)
             self._controls = controls
             if action is ActionKind.PAUSE:
@@ -254,8 +271,14 @@ class ConversationRunner:
     async def _ensure_transport(self, timeout: float) -> Transport:  # noqa: ASYNC109
         if self._transport is None:
             self._transport = await open_transport(
-                self.transport_kind, self.settings.config, http=self._http, timeout=timeout
+                self.transport_kind,
+                self.settings.config,
+                http=self._http,
+                timeout=timeout,
+                hub=self.settings.hub,
             )
+            if isinstance(self._transport, Listening):
+                self._transport.listen(self.thread_id)
         return self._transport
 
     # -- collecting replies --
@@ -401,9 +424,12 @@ class ConversationRunner:
             failure = result.failures[0] if result.failures else None
             streaming = self._transport.streaming if self._transport is not None else True
             quiet = fell_quiet and bool(result.failures)
+            reason = _failure_reason(result, timing, streaming, fell_quiet=quiet)
+            if not result.received and isinstance(self._transport, Listening):
+                reason = self._transport.quiet_reason(timing.timeout) or reason
             self._fail(
                 turn,
-                _failure_reason(result, timing, streaming, fell_quiet=quiet),
+                reason,
                 span=failure.span if failure is not None else None,
                 mismatches=failure.mismatches if failure is not None else (),
                 detail=result.describe_failure(),

@@ -63,6 +63,9 @@ def close_session(config: pytest.Config) -> None:
     if session is not None:
         del config.stash[SESSION]
         session.close()
+        # Said as pytest warnings (in the warnings summary; xdist relays a worker's), never dropped.
+        for text in session.warnings:
+            warnings.warn(pytest.PytestWarning(f"flowai: {text}"), stacklevel=1)
 
 
 def stop_scheduling(config: pytest.Config) -> None:

@@ -30,6 +30,11 @@ class Options:
     max_spec_bytes: int = 1_048_576
     worker: str = "main"
     html: Path | None = None  # where the HTML report goes (--flowai-html)
+    # The webhook receiver (transports webhook and messaging): the public URL Flow.ai calls, the
+    # host:port to listen on, and the verify key of a webhook configured in the Flow.ai dashboard.
+    webhook_url: str | None = None
+    webhook_bind: str | None = None
+    webhook_verify_key: str | None = field(default=None, repr=False)
 
     @property
     def target(self) -> str:

@@ -65,6 +65,15 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "write a self-contained HTML report of the conversations to this path (needs the html extra)",
     ),
     "max_spec_bytes": ("1048576", "largest spec file read, in bytes; a larger one is a collection error"),
+    "webhook_url": (
+        "",
+        "public URL Flow.ai calls for transports webhook and messaging, forwarding to flowai_webhook_bind",
+    ),
+    "webhook_bind": ("", "host:port the webhook receiver listens on (default: 127.0.0.1, any free port)"),
+    "webhook_verify_key": (
+        "",
+        "verify key of the REST API webhook set in the Flow.ai dashboard; better FLOWAI_WEBHOOK_VERIFY_KEY",
+    ),
 }
 
 
@@ -388,6 +397,19 @@ def _options(config: pytest.Config) -> Options:
     if url is not None and not url.startswith(("http://", "https://")):
         # Said once, before any test runs, rather than as the same failure of every conversation.
         raise pytest.UsageError(f"flowai_url must start with http:// or https://, got {url!r}")
+    webhook_url = pick("flowai_webhook_url") or None
+    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
+        raise pytest.UsageError(
+            f"flowai_webhook_url must start with http:// or https://, got {webhook_url!r}"
+        )
+    webhook_bind = pick("flowai_webhook_bind") or None
+    if webhook_bind is not None:
+        from pytest_flowai.transports.hub import parse_bind
+
+        try:
+            parse_bind(webhook_bind)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return Options(
         url=url,
         client_id=pick("flowai_client_id") or None,
@@ -405,6 +427,11 @@ def _options(config: pytest.Config) -> Options:
         max_spec_bytes=_whole(pick("flowai_max_spec_bytes"), "flowai_max_spec_bytes", minimum=1),
         worker=_xdist_worker(config),
         html=_html_path(config),
+        webhook_url=webhook_url,
+        webhook_bind=webhook_bind,
+        webhook_verify_key=os.environ.get("FLOWAI_WEBHOOK_VERIFY_KEY")
+        or pick("flowai_webhook_verify_key")
+        or None,
     )
 
 

@@ -23,7 +23,7 @@ from pytest_flowai.conversation import RunSettings, run
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, TransportError
 from pytest_flowai.options import Options
 from pytest_flowai.scheduler import Scheduler
-from pytest_flowai.secret import Secret, SecretEnv, forget, register
+from pytest_flowai.secret import Secret, SecretEnv, forget, register, secret_or_none
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
@@ -32,10 +32,13 @@ from pytest_flowai.transports.http import new_http_client, tls_context
 if TYPE_CHECKING:
     from pytest_flowai.emulator import EmulatorThread
     from pytest_flowai.emulator.flows import Bot
+    from pytest_flowai.transports.hub import WebhookHub
 
 EMULATOR_CLIENT_ID = "pytest-flowai"
 # The embedded emulator seeds text variants by a thread id's part before its last `~` (its run tag).
 RUN_TAG = "~"
+# The embedded emulator retries a failed webhook call after this (doubling); quick, as it is on loopback.
+EMULATOR_WEBHOOK_BACKOFF = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,10 +76,16 @@ class FlowaiSession:
     # A refused key or an unreachable server fails every later conversation the same way, at once.
     _fatal: TransportError | None = None
     _emulator_key: Secret | None = field(default=None, repr=False)
+    # The webhook receiver of transports webhook and messaging (started on first use).
+    hub: WebhookHub | None = None
+    # What happened outside any conversation (webhook deliveries no conversation could take), for the end.
+    warnings: list[str] = field(default_factory=list)
 
     def secrets(self) -> list[Secret]:
-        """Values that must never appear in any output."""
-        keys = [self.options.api_key, self._emulator_key]
+        """Values that must never appear in any output: the keys, and the webhook verify keys."""
+        keys = [self.options.api_key, self._emulator_key, secret_or_none(self.options.webhook_verify_key)]
+        if self.hub is not None:
+            keys.append(secret_or_none(self.hub.verify_key))
         return [k for k in keys if k]
 
     @property
@@ -131,6 +140,13 @@ class FlowaiSession:
             )
         else:
             config = self._start_emulator()
+        from pytest_flowai.transports.hub import WebhookHub, WebhookSettings
+
+        self.hub = WebhookHub(
+            config,
+            WebhookSettings(url=opts.webhook_url, bind=opts.webhook_bind, verify_key=opts.webhook_verify_key),
+            embedded=not opts.url,
+        )
         return RunSettings(
             config=config,
             transport=opts.transport,
@@ -139,6 +155,7 @@ class FlowaiSession:
             silence=opts.silence,
             patience=opts.patience,
             env=SecretEnv(os.environ),
+            hub=self.hub,
         )
 
     def _start_emulator(self) -> TransportConfig:
@@ -151,7 +168,11 @@ class FlowaiSession:
         client_id = self.options.client_id or EMULATOR_CLIENT_ID
         # The emulator is the server: it alone holds the key as a plain string.
         emulator = EmulatorThread(
-            flows=self._bot, api_key=api_key.reveal(), client_id=client_id, seed=self.options.emulator_seed
+            flows=self._bot,
+            api_key=api_key.reveal(),
+            client_id=client_id,
+            seed=self.options.emulator_seed,
+            webhook_backoff=EMULATOR_WEBHOOK_BACKOFF,
         )
         emulator.start()
         self.emulator = emulator
@@ -231,13 +252,28 @@ class FlowaiSession:
         key, self._emulator_key = self._emulator_key, None
         forget(key)
         scheduler, self._scheduler = self._scheduler, None
+        hub, self.hub = self.hub, None
         try:
             if scheduler is not None:
                 scheduler.close()
+            if hub is not None:
+                self._close_hub(hub)
             self.runner.close()
         finally:
             if emulator is not None:
                 emulator.stop()
+
+    def _close_hub(self, hub: WebhookHub) -> None:
+        """Remove the webhook this run registered (before the emulator stops), stop the receiver."""
+        try:
+            # Only when there is something to remove: the loop is left alone by runs without webhooks.
+            if hub.registered:
+                self.warnings.extend(self.runner.run(hub.unregister()))
+        except (RuntimeError, TransportError) as exc:  # the loop is gone (Ctrl-C): say so, do not hide it
+            self.warnings.append(f"the webhook this run registered may still be registered: {exc}")
+        finally:
+            hub.stop()
+            self.warnings.extend(hub.warnings())
 
 
 def _again(first: TransportError) -> TransportError:

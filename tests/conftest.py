@@ -13,5 +13,8 @@ import pytest_flowai.emulator
 import pytest_flowai.session
 import pytest_flowai.spec.load
 import pytest_flowai.transports.controls
+import pytest_flowai.transports.hub
+import pytest_flowai.transports.receiver
 import pytest_flowai.transports.rest
+import pytest_flowai.transports.webhook
 import pytest_flowai.transports.ws  # noqa: F401

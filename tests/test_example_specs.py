@@ -37,11 +37,23 @@ def _pytest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("transport", ["socket", "rest"])
+@pytest.mark.parametrize("transport", ["socket", "rest", "webhook", "messaging"])
 def test_example_suite_passes(transport: str, tmp_path: Path) -> None:
-    """Every example conversation passes against the embedded emulator over the given transport."""
+    """Every example conversation passes against the embedded emulator over the given transport (the
+    example ini runs eight at once); over webhook and messaging on a copy whose `transport: rest` specs
+    (location and media turns) name that transport instead, so they run over it too."""
     junit = tmp_path / "junit.xml"
-    result = _pytest("example_specs", "--flowai-transport", transport, f"--junitxml={junit}", cwd=ROOT)
+    where = "example_specs"
+    if transport in ("webhook", "messaging"):
+        copy = tmp_path / "example_specs"
+        shutil.copytree(EXAMPLES, copy)
+        for spec in copy.glob("*.flowai.yaml"):
+            text = spec.read_text(encoding="utf-8")
+            spec.write_text(
+                text.replace("\ntransport: rest\n", f"\ntransport: {transport}\n"), encoding="utf-8"
+            )
+        where = str(copy)
+    result = _pytest(where, "--flowai-transport", transport, f"--junitxml={junit}", cwd=ROOT)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     suite = ET.parse(junit).getroot().find("testsuite")
@@ -52,6 +64,9 @@ def test_example_suite_passes(transport: str, tmp_path: Path) -> None:
     cases = suite.findall("testcase")
     assert all(_property(case, "flowai_transcript") for case in cases), output
     assert transport in {_property(case, "flowai_transport") for case in cases}
+    if transport in ("webhook", "messaging"):
+        # The location and media specs ran over it too.
+        assert {_property(case, "flowai_transport") for case in cases} == {transport}
 
 
 def _property(case: ET.Element, name: str) -> str | None:

@@ -499,6 +499,31 @@ def test_silent_absent_means_false() -> None:
     ]
 
 
+def test_delay_compares_the_wire_value_exactly_or_in_a_range() -> None:
+    """`delay` is the response's delay in milliseconds as sent (absent: 0), exactly or within min/max."""
+    delayed = {**text("..."), "delay": 300}
+    assert problems({"delay": 300}, delayed) == []
+    assert problems({"delay": {"min": 200}}, delayed) == []
+    assert problems({"delay": 0}, {"type": "text", "payload": {"text": "x"}}) == []
+    assert problems({"delay": 100}, delayed) == ["delay: expected 100, got 300"]
+    assert problems({"delay": {"max": 100}}, delayed) == ["delay: expected between 0 and 100, got 300"]
+    assert problems({"delay": {"min": 400}}, delayed) == ["delay: expected at least 400, got 300"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (-1, "delay: expected a number >= 0, got -1"),
+        ("300", "delay: expected a number >= 0, got '300'"),
+        ({"least": 1}, "delay: expected a number or a mapping with min and/or max, got {'least': 1}"),
+        ({"min": 5, "max": 1}, "delay: min 5 is over max 1"),
+    ],
+)
+def test_delay_refuses_what_is_not_a_delay(value: JSON, reason: str) -> None:
+    """A `delay` that is not a number >= 0 or a {min, max} range is a spec error naming the value."""
+    assert spec_error({"delay": value}).message == reason
+
+
 # -- save ----------------------------------------------------------------------------------------------------
 
 

@@ -307,6 +307,36 @@ class SilentMatcher:
         return "silent" if self.expected else "not silent"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DelayMatcher:
+    """`delay`: the response's `delay` as sent (milliseconds on the wire; absent means 0), exactly, or
+    within `{min, max}`."""
+
+    low: float
+    high: float
+    source: str = "delay"
+
+    def check(self, value: Found) -> Mismatch | None:
+        actual: Found = 0 if value is MISSING else value
+        if (
+            isinstance(actual, int | float)
+            and not isinstance(actual, bool)
+            and self.low <= actual <= self.high
+        ):
+            return None
+        return Mismatch(path=self.source, reason=f"expected {self._wanted()}, got {shown(actual)}")
+
+    def _wanted(self) -> str:
+        if self.low == self.high:
+            return f"{self.low:g}"
+        if self.high == float("inf"):
+            return f"at least {self.low:g}"
+        return f"between {self.low:g} and {self.high:g}"
+
+    def describe(self) -> str:
+        return f"delayed {self._wanted()} ms"
+
+
 # -- building matchers from YAML values ----------------------------------------------------------------------
 
 
@@ -448,6 +478,28 @@ def _build_silent(value: JSON, span: Span) -> Matcher:
     return SilentMatcher(expected=_boolean("silent", value, span))
 
 
+def _number(key: str, value: JSON, span: Span) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < float("inf"):
+        raise SpecError(f"{key}: expected a number >= 0, got {quote(value)}", span=span)
+    return float(value)
+
+
+def _build_delay(value: JSON, span: Span) -> Matcher:
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"min", "max"})
+        if unknown or not value:
+            raise SpecError(
+                f"delay: expected a number or a mapping with min and/or max, got {quote(value)}", span=span
+            )
+        low = _number("delay.min", value["min"], span) if "min" in value else 0.0
+        high = _number("delay.max", value["max"], span) if "max" in value else float("inf")
+        if low > high:
+            raise SpecError(f"delay: min {low:g} is over max {high:g}", span=span)
+        return DelayMatcher(low=low, high=high)
+    exact = _number("delay", value, span)
+    return DelayMatcher(low=exact, high=exact)
+
+
 Builder = Callable[[JSON, Span], Matcher]
 
 # Every `expect` key but `save` (which captures rather than matches), in the order describe() tells them.
@@ -464,4 +516,5 @@ MATCHERS: Mapping[str, Builder] = {
     "params": _build_params,
     "fallback": _build_fallback,
     "silent": _build_silent,
+    "delay": _build_delay,
 }

@@ -18,6 +18,8 @@ class TransportKind(StrEnum):
 
     SOCKET = "socket"
     REST = "rest"
+    WEBHOOK = "webhook"
+    MESSAGING = "messaging"
 
 
 class ExtraMode(StrEnum):

@@ -1,4 +1,5 @@
-"""The spec rules a JSON Schema cannot state: transports, regexes, inline schemas, variables.
+"""The spec rules a JSON Schema cannot state: turns a transport cannot carry, regexes, inline schemas,
+variables.
 
 Runs only on a document that passed the grammar, so it may rely on every shape the schema guarantees.
 """
@@ -147,7 +148,6 @@ class RuleChecker:
 
     def check(self) -> list[SpecError]:
         """Run every rule; returns the problems found (empty when the document is fine)."""
-        self._transport()
         self._reserved_names(self.root.get("vars"), ("vars",))
         turns = self.root.get("steps")
         for index, turn in enumerate(turns if isinstance(turns, list) else []):
@@ -156,23 +156,17 @@ class RuleChecker:
         self._variables()
         return self.problems
 
-    def _transport(self) -> None:
-        if self.root.get("transport") == "webhook":
-            self.problem(
-                "transport 'webhook' is not built yet",
-                ("transport",),
-                hint="use transport: rest (sync replies) or socket",
-            )
-
     def _turn(self, index: int, turn: Mapping[str, object]) -> None:
         location: tuple[PathPart, ...] = ("steps", index)
         action = action_of(turn)
         if action in REST_ONLY and self.root.get("transport", "socket") == "socket":
             self.problem(
-                f"{action} turns need transport: rest (the Web socket API carries text and events only)",
+                f"{action} turns need transport: rest, webhook or messaging (the Web socket API carries text"
+                " and events only)",
                 (*location, action),
                 key=True,
-                hint="add transport: rest to this spec, or move the turn to a spec that has it",
+                hint="add transport: rest (or webhook, messaging) to this spec, or move the turn to a spec"
+                " that has it",
             )
         if "params" in turn and action != "event":
             self.problem(

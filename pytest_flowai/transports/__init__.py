@@ -10,6 +10,9 @@ Inside the package an arrow means "may import"; nothing imports rest or ws but `
     http             → base, checks    one bounded HTTP request (httpx)
     rest, controls   → base, http
     ws               → base, http, socket_protocol   the socket's I/O (websockets)
+    receiver         → checks                         the webhook receiver (uvicorn in a thread)
+    hub              → http, receiver                 the receiver's registration with Flow.ai
+    webhook          → base, http, rest               REST without sync and the Messaging API
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
         TransportConfig,
     )
     from pytest_flowai.transports.controls import Controls
+    from pytest_flowai.transports.hub import WebhookHub
     from pytest_flowai.transports.rest import RestTransport
     from pytest_flowai.transports.ws import SocketTransport
 
@@ -39,8 +43,12 @@ if TYPE_CHECKING:
 _KINDS: dict[str, tuple[str, str]] = {
     "socket": ("ws", "SocketTransport"),
     "rest": ("rest", "RestTransport"),
+    "webhook": ("webhook", "WebhookTransport"),
+    "messaging": ("webhook", "MessagingTransport"),
 }
 TRANSPORT_KINDS = tuple(_KINDS)
+# The kinds whose replies come as webhook calls, through the session's receiver (a ``WebhookHub``).
+WEBHOOK_KINDS = frozenset({"webhook", "messaging"})
 
 _HOMES = {
     "Controls": "controls",
@@ -61,11 +69,13 @@ async def open_transport(
     *,
     http: httpx.AsyncClient | None = None,
     timeout: float | None = None,  # noqa: ASYNC109
+    hub: WebhookHub | None = None,
 ) -> Transport:
     """Open a connected transport of ``kind`` (one of ``TRANSPORT_KINDS``).
 
     ``http``: an HTTP client to share (one per session); the transport then leaves it open on close.
     ``timeout``: what connecting may take (the turn's timeout); else the config's ``connect_timeout``.
+    ``hub``: the session's webhook receiver, for the kinds in ``WEBHOOK_KINDS``.
     """
     home = _KINDS.get(kind)
     if home is None:
@@ -73,7 +83,8 @@ async def open_transport(
         raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
     module, name = home
     cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    transport: Transport = await cls.open(config, http=http, timeout=timeout)
+    extra = {"hub": hub} if kind in WEBHOOK_KINDS else {}
+    transport: Transport = await cls.open(config, http=http, timeout=timeout, **extra)
     return transport
 
 
@@ -88,6 +99,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "TRANSPORT_KINDS",
+    "WEBHOOK_KINDS",
     "Controls",
     "Incoming",
     "Notice",

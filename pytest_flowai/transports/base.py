@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from pytest_flowai.errors import TransportError
 from pytest_flowai.secret import MASK, Secret, secret_or_none
@@ -190,8 +190,23 @@ class Transport(Protocol):
         await self.aclose()
 
 
+@runtime_checkable
+class Listening(Protocol):
+    """A transport whose replies are routed by thread (webhooks): it must know the thread before it sends,
+    so that events of a control turn are heard too, and can say why nothing came."""
+
+    def listen(self, thread_id: str) -> None:
+        """Take the deliveries of ``thread_id`` from now on."""
+        ...
+
+    def quiet_reason(self, timeout: float) -> str | None:
+        """A turn's failure reason when nothing came within ``timeout`` for a cause of the transport."""
+        ...
+
+
 __all__ = [
     "Incoming",
+    "Listening",
     "Notice",
     "Outgoing",
     "OutgoingKind",

@@ -25,8 +25,8 @@ ERRORS = {
     "location over socket": (
         "name: x\nsteps:\n  - location: {lat: 52.3, long: 4.8}\n",
         [
-            "test_x.flowai.yaml:3:5: location turns need transport: rest *",
-            "  hint: add transport: rest to this spec, *",
+            "test_x.flowai.yaml:3:5: location turns need transport: rest, webhook or messaging *",
+            "  hint: add transport: rest (or webhook, messaging) to this spec, *",
         ],
     ),
     "bad regex": (

@@ -221,7 +221,12 @@ def test_enum_value_suggests_the_closest() -> None:
         steps:
           - say: hi
         """
-    ) == (1, 12, "'transport' must be one of socket, rest, webhook, got 'sockte'", "did you mean 'socket'?")
+    ) == (
+        1,
+        12,
+        "'transport' must be one of socket, rest, webhook, messaging, got 'sockte'",
+        "did you mean 'socket'?",
+    )
 
 
 def test_text_mapping_needs_exactly_one_matcher() -> None:
@@ -445,7 +450,8 @@ def test_location_needs_rest_transport() -> None:
     )[:3] == (
         3,
         5,
-        "location turns need transport: rest (the Web socket API carries text and events only)",
+        "location turns need transport: rest, webhook or messaging (the Web socket API carries text and"
+        " events only)",
     )
 
 
@@ -459,19 +465,18 @@ def test_media_with_explicit_socket_transport() -> None:
           - media: {mediaType: image, url: "https://example.org/a.png"}
         """
         )[2]
-        == "media turns need transport: rest (the Web socket API carries text and events only)"
+        == "media turns need transport: rest, webhook or messaging (the Web socket API carries text and"
+        " events only)"
     )
 
 
-def test_webhook_transport_is_not_built() -> None:
-    """`transport: webhook` is designed but not built: a clear message at the value."""
-    assert only_problem(
-        """\
-        transport: webhook
-        steps:
-          - say: hi
-        """
-    )[:3] == (1, 12, "transport 'webhook' is not built yet")
+@pytest.mark.parametrize("transport", ["webhook", "messaging"])
+def test_asynchronous_transports_carry_location_turns(transport: str) -> None:
+    """`transport: webhook` and `transport: messaging` are accepted, and carry location turns."""
+    spec = load_spec_text(
+        f"transport: {transport}\nsteps:\n  - location: {{lat: '1', long: '2'}}\n", "t.flowai.yaml"
+    )
+    assert spec.conversations[0].transport == transport
 
 
 @pytest.mark.parametrize("key", ["include", "parametrize"])
