@@ -76,7 +76,11 @@ class FlowFile(pytest.File):
         from pytest_flowai.spec.limits import SpecLimits
 
         options = self.config.stash.get(OPTIONS, None)
-        limits = SpecLimits(max_bytes=options.max_spec_bytes) if options else SpecLimits()
+        limits = (
+            SpecLimits(max_bytes=options.max_spec_bytes, max_expansions=options.max_expansions)
+            if options
+            else SpecLimits()
+        )
         try:
             spec = load_spec(self.path, limits)
         except SpecError as err:

@@ -62,6 +62,10 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "write a self-contained HTML report of the conversations to this path (needs the html extra)",
     ),
     "max_spec_bytes": ("1048576", "largest spec file read, in bytes; a larger one is a collection error"),
+    "max_expansions": (
+        "20",
+        "most tests one conversation's one_of_file utterances expand to (a seeded sample beyond)",
+    ),
 }
 
 
@@ -334,6 +338,7 @@ def _options(config: pytest.Config) -> Options:
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
         max_reply_bytes=_whole(pick("flowai_max_reply_bytes"), "flowai_max_reply_bytes", minimum=1),
         max_spec_bytes=_whole(pick("flowai_max_spec_bytes"), "flowai_max_spec_bytes", minimum=1),
+        max_expansions=_whole(pick("flowai_max_expansions"), "flowai_max_expansions", minimum=1),
         worker=_xdist_worker(config),
         html=_html_path(config),
     )

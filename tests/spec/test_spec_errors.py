@@ -151,7 +151,7 @@ def test_turn_without_action() -> None:
     assert (line, column) == (2, 5)
     assert message == (
         "turn 1 has no action: a turn holds exactly one of say, event, location, media, pause, resume, "
-        "handover, wait"
+        "handover, wait, include"
     )
 
 
@@ -472,18 +472,6 @@ def test_webhook_transport_is_not_built() -> None:
           - say: hi
         """
     )[:3] == (1, 12, "transport 'webhook' is not built yet")
-
-
-@pytest.mark.parametrize("key", ["include", "parametrize"])
-def test_include_and_parametrize_are_not_supported_yet(key: str) -> None:
-    """`include` and `parametrize` are planned keys: rejected with 'not supported yet'."""
-    assert only_problem(
-        f"""\
-        {key}: other.flowai.yaml
-        steps:
-          - say: hi
-        """
-    )[:3] == (1, 1, f"'{key}' is not supported yet")
 
 
 def test_params_on_a_say_turn() -> None:
