@@ -180,6 +180,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Bad settings are said once, here, before anything is collected (exit status 4).
     session.config.stash[nodes.OPTIONS] = _options(session.config)
+    session.config.stash[nodes.BOT_FLOWS] = _path_setting(session.config, "flowai_coverage_flows")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
