@@ -113,9 +113,13 @@ class FlowFile(pytest.File):
                 if finding.error:
                     errors[str(finding)] = None
                     continue
-                warnings.warn_explicit(
-                    str(finding), FlowaiBotWarning, filename=finding.span.path, lineno=finding.span.line
-                )
+                try:
+                    warnings.warn_explicit(
+                        str(finding), FlowaiBotWarning, filename=finding.span.path, lineno=finding.span.line
+                    )
+                except FlowaiBotWarning:
+                    # `-W error::...FlowaiBotWarning` makes it an error: said like one, without a traceback.
+                    errors[str(finding)] = None
         if errors:
             # Parametrized conversations share their turns: each finding is said once.
             raise self.CollectError("\n".join(errors))

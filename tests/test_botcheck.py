@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from pytest_flowai.botcheck import BotShape, Finding, check, shape_of
+from pytest_flowai.options import Options
+from pytest_flowai.session import FlowaiSession
 from pytest_flowai.spec import load_spec_text
 
 BOT = shape_of(
@@ -110,3 +113,49 @@ def test_an_unknown_type_warns_with_did_you_mean() -> None:
     assert findings(
         "vars: {kind: card}\nsteps:\n  - say: hi\n    expect: [{type: crad}, {type: '{kind}'}]\n",
     ) == [(False, "t.flowai.yaml:4:15: type 'crad' is no known template type\n  hint: did you mean 'card'?")]
+
+
+def test_the_session_reads_the_bot_once(tmp_path: Path) -> None:
+    """The session's bot shape is read on first use and kept: a flow file removed later changes nothing."""
+    flows = tmp_path / "bot.yaml"
+    flows.write_text(
+        "flowId: f\ntitle: F\nsteps:\n  - {title: Hi, type: EVENT, contexts: []}\n", encoding="utf-8"
+    )
+    options = Options(
+        url=None,
+        client_id=None,
+        api_key=None,
+        transport="socket",
+        timeout=1,
+        settle=0,
+        silence=1,
+        emulator_flows=flows,
+    )
+    session = FlowaiSession(options=options)
+    try:
+        first = session.bot_shape(None)
+        flows.unlink()
+        assert first is not None
+        assert session.bot_shape(None) is first
+        assert [step.title for step in first.steps()] == ["Hi"]
+    finally:
+        session.close()
+
+
+def test_a_real_bot_without_flow_files_is_unknown() -> None:
+    """With flowai_url and no flow files there is no shape: nothing is checked."""
+    options = Options(
+        url="http://127.0.0.1:9",
+        client_id="c",
+        api_key="k",
+        transport="socket",
+        timeout=1,
+        settle=0,
+        silence=1,
+        emulator_flows=None,
+    )
+    session = FlowaiSession(options=options)
+    try:
+        assert session.bot_shape(None) is None
+    finally:
+        session.close()

@@ -85,3 +85,27 @@ def test_with_a_real_bot_url_and_no_flow_files_nothing_is_checked(flowai: Flowai
     result = flowai.run("--collect-only")
     assert result.ret == 0
     assert "has no step" not in output(result)
+
+
+def test_warnings_made_errors_fail_collection_without_a_traceback(flowai: FlowaiTester) -> None:
+    """`-W error::...FlowaiBotWarning` turns a bot warning into a plain collection error."""
+    embedded(flowai.pytester)
+    flowai.spec("steps:\n  - say: hello\n    expect: [{type: txt}]\n")
+    result = flowai.pytester.runpytest("--collect-only", "-W", "error::pytest_flowai.nodes.FlowaiBotWarning")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["test_x.flowai.yaml:3:15: type 'txt' is no known template type"])
+    assert "Traceback" not in output(result)
+
+
+def test_every_spec_file_is_checked_against_the_bot(flowai: FlowaiTester) -> None:
+    """The bot, read once for the run, checks each spec file: both bad files are reported."""
+    embedded(flowai.pytester)
+    flowai.spec(UNKNOWN_STEP, name="test_one")
+    flowai.spec(UNKNOWN_STEP, name="test_two")
+    result = flowai.pytester.runpytest("--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "test_one.flowai.yaml:5:9: the bot has no step 'Helo'",
+            "*test_two.flowai.yaml:5:9: the bot has no step*",
+        ]
+    )
