@@ -36,6 +36,8 @@ _LAST_ATTEMPT = pytest.StashKey[str]()
 _PER_ATTEMPT = ("flowai_transcript", "flowai_thread_id")
 # Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
 POSITIONS = pytest.StashKey[dict[str, int]]()
+# Flow files of a real bot that specs are checked against at collection (flowai_coverage_flows).
+BOT_FLOWS = pytest.StashKey["Path | None"]()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
 _SETUP_MARKS = ("skip", "skipif", "xfail")
 # Marks that a plugin registers: the hint says which one to install.
@@ -75,6 +77,10 @@ def stop_scheduling(config: pytest.Config) -> None:
         session.stop_scheduling()
 
 
+class FlowaiBotWarning(pytest.PytestWarning):
+    """A spec expects something the bot's flows do not say: a text it never sends, an unknown type."""
+
+
 class FlowFile(pytest.File):
     """A `test_*.flowai.yaml` file: one item per conversation (YAML document)."""
 
@@ -83,16 +89,47 @@ class FlowFile(pytest.File):
         from pytest_flowai.spec.limits import SpecLimits
 
         options = self.config.stash.get(OPTIONS, None)
-        limits = SpecLimits(max_bytes=options.max_spec_bytes) if options else SpecLimits()
+        limits = (
+            SpecLimits(max_bytes=options.max_spec_bytes, max_expansions=options.max_expansions)
+            if options
+            else SpecLimits()
+        )
         try:
             spec = load_spec(self.path, limits)
         except SpecError as err:
             raise self.CollectError(str(err)) from err
+        self._check_against_bot(spec.conversations)
         for conversation in spec.conversations:
             item = FlowItem.from_parent(self, name=node_name(conversation.name), conversation=conversation)
             for mark in conversation.marks:
                 item.add_marker(_marker(mark, conversation, self))
             yield item
+
+    def _check_against_bot(self, conversations: Sequence[Conversation]) -> None:
+        """Names the bot lacks fail collection; texts it never says and unknown types warn."""
+        if OPTIONS not in self.config.stash:
+            return
+        bot = session_of(self.config).bot_shape(self.config.stash.get(BOT_FLOWS, None))
+        if bot is None:
+            return
+        from pytest_flowai.botcheck import check
+
+        errors: dict[str, None] = {}
+        for conversation in conversations:
+            for finding in check(conversation, bot):
+                if finding.error:
+                    errors[str(finding)] = None
+                    continue
+                try:
+                    warnings.warn_explicit(
+                        str(finding), FlowaiBotWarning, filename=finding.span.path, lineno=finding.span.line
+                    )
+                except FlowaiBotWarning:
+                    # `-W error::...FlowaiBotWarning` makes it an error: said like one, without a traceback.
+                    errors[str(finding)] = None
+        if errors:
+            # Parametrized conversations share their turns: each finding is said once.
+            raise self.CollectError("\n".join(errors))
 
 
 def node_name(name: str) -> str:

@@ -28,6 +28,7 @@ class Options:
     concurrency: int = 1
     max_reply_bytes: int = 4 * 2**20
     max_spec_bytes: int = 1_048_576
+    max_expansions: int = 20  # one_of_file runs of one conversation (flowai_max_expansions)
     worker: str = "main"
     html: Path | None = None  # where the HTML report goes (--flowai-html)
     # The webhook receiver (transports webhook and messaging): the public URL Flow.ai calls, the

@@ -74,6 +74,10 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         "",
         "verify key of the REST API webhook set in the Flow.ai dashboard; better FLOWAI_WEBHOOK_VERIFY_KEY",
     ),
+    "max_expansions": (
+        "20",
+        "most tests one conversation's one_of_file utterances expand to (a seeded sample beyond)",
+    ),
 }
 
 
@@ -233,6 +237,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Bad settings are said once, here, before anything is collected (exit status 4).
     session.config.stash[nodes.OPTIONS] = _options(session.config)
+    session.config.stash[nodes.BOT_FLOWS] = _path_setting(session.config, "flowai_coverage_flows")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -425,6 +430,7 @@ def _options(config: pytest.Config) -> Options:
         concurrency=_whole(pick("flowai_concurrency"), "flowai_concurrency", minimum=1),
         max_reply_bytes=_whole(pick("flowai_max_reply_bytes"), "flowai_max_reply_bytes", minimum=1),
         max_spec_bytes=_whole(pick("flowai_max_spec_bytes"), "flowai_max_spec_bytes", minimum=1),
+        max_expansions=_whole(pick("flowai_max_expansions"), "flowai_max_expansions", minimum=1),
         worker=_xdist_worker(config),
         html=_html_path(config),
         webhook_url=webhook_url,

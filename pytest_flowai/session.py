@@ -30,6 +30,9 @@ from pytest_flowai.transports.base import TransportConfig
 from pytest_flowai.transports.http import new_http_client, tls_context
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_flowai.botcheck import BotShape
     from pytest_flowai.emulator import EmulatorThread
     from pytest_flowai.emulator.flows import Bot
     from pytest_flowai.transports.hub import WebhookHub
@@ -70,6 +73,9 @@ class FlowaiSession:
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _settings: RunSettings | None = None
     _bot: Bot | None = None
+    # The bot's names for checking specs at collection: loaded once; None when the bot is not known.
+    _shape: BotShape | None = None
+    _shape_loaded: bool = False
     _tls: ssl.SSLContext | None = None
     _jobs: dict[str, Job] = field(default_factory=dict)
     _scheduler: Scheduler[Outcome] | None = None
@@ -121,6 +127,28 @@ class FlowaiSession:
             self._bot = load_bot(flows)
         except EmulatorError as exc:
             raise ConfigurationError(f"flowai_emulator_flows: {exc}") from None
+
+    def bot_shape(self, flows: Path | None) -> BotShape | None:
+        """The flows specs are checked against at collection, loaded once per session.
+
+        ``flows`` are flow files given for a real bot (flowai_coverage_flows); the embedded emulator's own
+        flows serve otherwise. None when the bot is unknown or its files cannot be read (the configuration
+        check reports that, once).
+        """
+        if not self._shape_loaded:
+            self._shape_loaded = True
+            path = self.options.emulator_flows if not self.options.url else flows
+            if path is not None:
+                from pytest_flowai.botcheck import shape_of
+                from pytest_flowai.schemas import flowfiles
+
+                try:
+                    checked = flowfiles.check_path(path)
+                except flowfiles.BotPathError:
+                    return None
+                if not checked.problems:
+                    self._shape = shape_of(list(checked.flows))
+        return self._shape
 
     def settings(self) -> RunSettings:
         """Run settings, starting the embedded emulator on first use when no URL is configured."""

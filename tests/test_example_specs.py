@@ -88,9 +88,10 @@ def test_broken_example_shows_what_was_said_and_where(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "pytest.ini", tmp_path / "pytest.ini")
     source = (EXAMPLES / "test_greeting.flowai.yaml").read_text(encoding="utf-8")
     assert "        step: hello\n" in source
-    broken = source.replace("        step: hello\n", "        step: goodbye\n")
+    # A step the bot has (collection checks names against the bot), but not the one that answers.
+    broken = source.replace("        step: hello\n", "        step: Menu\n")
     (tmp_path / "test_greeting.flowai.yaml").write_text(broken, encoding="utf-8")
-    line = broken.splitlines().index("        step: goodbye") + 1
+    line = broken.splitlines().index("        step: Menu") + 1
 
     # `--option=value`: pytest would otherwise take the flows path for a test path when it looks for rootdir.
     result = _pytest(f"--flowai-emulator-flows={EXAMPLES / 'bot'}", "--flowai-transport=rest", cwd=tmp_path)
@@ -101,7 +102,7 @@ def test_broken_example_shows_what_was_said_and_where(tmp_path: Path) -> None:
     assert f"test_greeting.flowai.yaml:{line}:" in output
     assert "> say 'hello'" in output
     assert "< [Greeting / Hello] text 'H" in output
-    assert "expected 'goodbye' (title or id), got 'Hello' (id 'hello')" in output
+    assert "expected 'Menu' (title or id), got 'Hello' (id 'hello')" in output
 
 
 def _readme() -> str:

@@ -5,7 +5,9 @@ No validation happens here: by the time a document reaches this module its shape
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span
@@ -20,6 +22,14 @@ from pytest_flowai.spec.model import (
 )
 from pytest_flowai.spec.rules import action_of, shared_names, turn_defines, turn_variables
 from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Included:
+    """What an ``include`` turn splices in: the other conversation's turns (spans in its file) and vars."""
+
+    turns: tuple[Turn, ...]
+    vars: Mapping[str, JSON]
 
 
 def default_name(ordinal: int) -> str:
@@ -42,22 +52,42 @@ class ConversationBuilder:
     def _span(self, position: Position) -> Span:
         return Span(self.path, *position)
 
-    def build(self) -> Conversation:
+    def build(
+        self,
+        *,
+        variant_id: str = "",
+        row: Mapping[str, JSON] | None = None,
+        utterances: Mapping[int, str] | None = None,
+        included: Mapping[int, Included] | None = None,
+    ) -> Conversation:
+        """The conversation; a variant's id goes in brackets after the name, its row over the vars."""
         root = self.root
         steps = root.get("steps")
-        turns = tuple(
-            self._turn(index, turn)
-            for index, turn in enumerate(steps if isinstance(steps, list) else [])
-            if isinstance(turn, MarkedDict)
-        )
+        included = included or {}
+        inherited_vars: dict[str, JSON] = {}
+        turns: list[Turn] = []
+        for index, turn in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(turn, MarkedDict):
+                continue
+            if index in included:
+                spliced = included[index]
+                # Numbered in this conversation; the spans stay in the included file.
+                turns.extend(dataclasses.replace(each, index=len(turns) + 1) for each in spliced.turns)
+                inherited_vars = {**spliced.vars, **inherited_vars}
+                continue
+            built = self._turn(len(turns), turn)
+            if utterances and index in utterances:
+                built = dataclasses.replace(built, value=utterances[index])
+            turns.append(built)
         name = root.get("name")
+        title = name if isinstance(name, str) else default_name(self.ordinal)
         marks = root.get("marks")
         transport = root.get("transport")
         return Conversation(
-            name=name if isinstance(name, str) else default_name(self.ordinal),
+            name=f"{title}[{variant_id}]" if variant_id else title,
             marks=tuple(_mark(mark) for mark in marks) if isinstance(marks, list) else (),
             transport=TransportKind(transport) if isinstance(transport, str) else None,
-            vars=_object(root.get("vars")),
+            vars={**inherited_vars, **_object(root.get("vars")), **(row or {})},
             timeout=_seconds(root.get("timeout")),
             settle=_seconds(root.get("settle")),
             silence=_seconds(root.get("silence")),
@@ -66,7 +96,7 @@ class ConversationBuilder:
             unordered=_flag(root.get("unordered")),
             originator=_object(root.get("originator")),
             metadata=_object(root.get("metadata")),
-            turns=turns,
+            turns=tuple(turns),
             span=self._span(root.start),
             path=self.path,
             document=self.document,
@@ -130,6 +160,11 @@ def _mark(value: object) -> Mark:
     return Mark(name=str(name), kwargs=data if isinstance(data, dict) else {})
 
 
+def plain_json(value: object) -> JSON:
+    """A YAML value as plain JSON (dicts and lists, no loader subclasses)."""
+    return _json(value)
+
+
 def _object(value: object) -> dict[str, JSON]:
     data = _json(value)
     return data if isinstance(data, dict) else {}
@@ -187,4 +222,4 @@ def _extra(value: object) -> ExtraMode | None:
     return ExtraMode(value) if isinstance(value, str) else None
 
 
-__all__ = ["ConversationBuilder", "default_name"]
+__all__ = ["ConversationBuilder", "Included", "default_name", "plain_json"]

@@ -31,7 +31,6 @@ _TYPE_WORDS = {
 }
 # Keys of an expectation entry written directly on a turn: a common slip worth its own hint.
 _ENTRY_KEYS_HINT = "expectations go under expect, e.g. expect: [{text: hello}]"
-_NOT_YET = frozenset({"include", "parametrize"})
 # The turn keys whose items are entries (the keys of a reply bubble).
 _ENTRY_LISTS = ("expect", "forbid")
 # Turn keys that say how to match, not what: a common slip is to write them inside an expect entry.
@@ -179,9 +178,6 @@ def _unknown_keys(
         if key in allowed:
             continue
         span = node_span(path, root, (*location, key), key=True)
-        if not location and key in _NOT_YET:
-            yield SpecError(f"{key!r} is not supported yet", span=span, hint="remove it from the spec")
-            continue
         hint = _unknown_key_hint(key, allowed, location)
         yield SpecError(f"unknown key {key!r} in {place(location)}", span=span, hint=hint)
 

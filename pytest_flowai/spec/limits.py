@@ -19,6 +19,7 @@ class SpecLimits:
     max_depth: int = 64  # levels of nested mappings and lists, aliases followed
     max_alias_chars: int = 1_000_000  # characters aliases add to a file once expanded
     max_problems: int = 100  # problems reported for one file: checking stops there
+    max_expansions: int = 20  # runs one_of_file utterances make of a conversation (ini flowai_max_expansions)
 
 
 __all__ = ["MAX_SPEC_BYTES", "SpecLimits"]

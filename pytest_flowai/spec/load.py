@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 
 from pytest_flowai.errors import Span, SpecError, SpecSchemaError, SpecSyntaxError, quote
+from pytest_flowai.spec import reuse
 from pytest_flowai.spec.build import ConversationBuilder, default_name
 from pytest_flowai.spec.grammar import grammar_problems
+from pytest_flowai.spec.include import IncludeKey, Includes, include_key
 from pytest_flowai.spec.limits import SpecLimits
 from pytest_flowai.spec.model import Conversation, SpecFile
 from pytest_flowai.spec.rules import RuleChecker
@@ -25,7 +27,9 @@ _BOMS = (
 )
 
 
-def load_spec(path: str | os.PathLike[str], limits: SpecLimits = _DEFAULT_LIMITS) -> SpecFile:
+def load_spec(
+    path: str | os.PathLike[str], limits: SpecLimits = _DEFAULT_LIMITS, *, _includes: Includes | None = None
+) -> SpecFile:
     """Load and check a spec file.
 
     Raises:
@@ -33,6 +37,15 @@ def load_spec(path: str | os.PathLike[str], limits: SpecLimits = _DEFAULT_LIMITS
         SpecSchemaError: the YAML breaks the spec format; carries every problem of the file.
     """
     name = os.fspath(path)
+    return load_spec_text(read_spec(name, limits), name, limits, _includes=_includes)
+
+
+def read_spec(name: str, limits: SpecLimits = _DEFAULT_LIMITS) -> str:
+    """A spec file's text, checked for size and encoding.
+
+    Raises:
+        SpecSyntaxError: the file cannot be read, is not UTF-8, or is over ``limits.max_bytes``.
+    """
     try:
         with open(name, "rb") as stream:
             # Read one byte past the limit, never the whole of a huge file.
@@ -44,7 +57,7 @@ def load_spec(path: str | os.PathLike[str], limits: SpecLimits = _DEFAULT_LIMITS
         ) from exc
     if len(data) > limits.max_bytes:
         raise _too_big(name, max(size, len(data)), limits)
-    return load_spec_text(_decode(data, name), name, limits)
+    return _decode(data, name)
 
 
 def _too_big(path: str, size: int, limits: SpecLimits) -> SpecSyntaxError:
@@ -85,7 +98,13 @@ def _decode(data: bytes, path: str) -> str:
         ) from exc
 
 
-def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFAULT_LIMITS) -> SpecFile:
+def load_spec_text(
+    text: str,
+    path: str = "<string>",
+    limits: SpecLimits = _DEFAULT_LIMITS,
+    *,
+    _includes: Includes | None = None,
+) -> SpecFile:
     """Load and check spec YAML given as text; ``path`` names it in spans.
 
     Raises:
@@ -95,7 +114,9 @@ def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFA
     # Counted as UTF-8, as the file would be (a lone surrogate is refused later, at its place).
     if len(text) > limits.max_bytes or len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
         raise _too_big(path, len(text.encode("utf-8", "surrogatepass")), limits)
+    includes = _includes or Includes(limits=limits, build=build_document, read=read_spec)
     documents, problems = load_documents(text, path, limits)
+    includes.remember(path, documents)
     conversations: list[Conversation] = []
     first_lines: dict[str, int] = {}
     for ordinal, document in enumerate(documents, start=1):
@@ -113,13 +134,17 @@ def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFA
             break
         problems.extend(_duplicate_name(root, ordinal, first_lines, path))
         # One over what is left, so that `_capped` knows more followed.
-        found = grammar_problems(root, path, limits.max_problems - len(problems) + 1)
-        if not found:
-            found = RuleChecker(root, path).check()
+        built, found = build_document(
+            root,
+            path,
+            ordinal,
+            document.index,
+            includes,
+            (),
+            limit=limits.max_problems - len(problems) + 1,
+        )
         problems.extend(found)
-        if not found:
-            builder = ConversationBuilder(root, path=path, document=document.index, ordinal=ordinal)
-            conversations.append(builder.build())
+        conversations.extend(built)
     if not documents and not problems:
         problems.append(
             SpecError(
@@ -131,6 +156,43 @@ def load_spec_text(text: str, path: str = "<string>", limits: SpecLimits = _DEFA
     if problems:
         raise SpecSchemaError(_capped(problems, limits.max_problems))
     return SpecFile(path=path, conversations=tuple(conversations))
+
+
+def build_document(
+    root: MarkedDict,
+    path: str,
+    ordinal: int,
+    index: int,
+    includes: Includes,
+    chain: tuple[IncludeKey, ...],
+    *,
+    limit: int | None = None,
+) -> tuple[list[Conversation], list[SpecError]]:
+    """The conversations of one document (one per variant), or the problems found; ``chain`` names the
+    conversations whose includes led here."""
+    found = grammar_problems(root, path, limit)
+    if found:
+        return [], found
+    name = _name(root, ordinal)
+    included, found = includes.resolve(root, path, name, (*chain, include_key(path, name)))
+    rows = reuse.row_names(root, path)
+    defines = {at: frozenset(d for turn in each.turns for d in turn.defines) for at, each in included.items()}
+    found += RuleChecker(root, path, row_names=rows, included_defines=defines).check()
+    if found:
+        return [], found
+    runs, found = reuse.variants(root, path, name, includes.limits.max_expansions)
+    if found:
+        return [], found
+    builder = ConversationBuilder(root, path=path, document=index, ordinal=ordinal)
+    return [
+        builder.build(variant_id=run.id, row=run.vars, utterances=run.utterances, included=included)
+        for run in runs
+    ], []
+
+
+def _name(root: MarkedDict, ordinal: int) -> str:
+    written = root.get("name")
+    return written if isinstance(written, str) else default_name(ordinal)
 
 
 def _capped(problems: list[SpecError], limit: int) -> list[SpecError]:
@@ -171,4 +233,4 @@ def _duplicate_name(
     ]
 
 
-__all__ = ["load_spec", "load_spec_text"]
+__all__ = ["build_document", "load_spec", "load_spec_text", "read_spec"]

@@ -17,7 +17,7 @@ from pytest_flowai.spec.didyoumean import did_you_mean
 from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
 from pytest_flowai.spec.yamlload import PathPart, node_span
 
-ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait")
+ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait", "include")
 REST_ONLY = frozenset({"location", "media"})
 _MESSAGES = ACTIONS[:4]
 # The value a placeholder stands for when a regex is compiled at load time: any plain literal will do.
@@ -135,9 +135,19 @@ def _text_groups(text: object) -> frozenset[str]:
 class RuleChecker:
     """Checks one grammar-valid spec document; ``problems`` collects every rule it breaks."""
 
-    def __init__(self, root: Mapping[str, object], path: str) -> None:
+    def __init__(
+        self,
+        root: Mapping[str, object],
+        path: str,
+        *,
+        row_names: frozenset[str] = frozenset(),
+        included_defines: Mapping[int, frozenset[str]] | None = None,
+    ) -> None:
         self.root = root
         self.path = path
+        # Variables set by parametrize rows, and by the turns each include turn splices in.
+        self.row_names = row_names
+        self.included_defines = included_defines or {}
         self.problems: list[SpecError] = []
 
     def problem(
@@ -159,6 +169,16 @@ class RuleChecker:
     def _turn(self, index: int, turn: Mapping[str, object]) -> None:
         location: tuple[PathPart, ...] = ("steps", index)
         action = action_of(turn)
+        if action == "include":
+            for key in (key for key in turn if key != "include"):
+                self.problem(
+                    f"{key!r} has no place in an include turn: it splices the other conversation's turns as"
+                    " they are",
+                    (*location, key),
+                    key=True,
+                    hint="write the option in the included conversation, or in a turn of its own",
+                )
+            return
         if action in REST_ONLY and self.root.get("transport", "socket") == "socket":
             self.problem(
                 f"{action} turns need transport: rest, webhook or messaging (the Web socket API carries text"
@@ -264,6 +284,7 @@ class RuleChecker:
     def _variables(self) -> None:
         variables = self.root.get("vars")
         defined = {str(name) for name in variables} if isinstance(variables, Mapping) else set()
+        defined |= self.row_names
         turns = self.root.get("steps")
         shared = shared_names(self.root)
         for index, turn in enumerate(turns if isinstance(turns, list) else []):
@@ -276,7 +297,7 @@ class RuleChecker:
                     "define it under vars, or capture it in an earlier turn with save or a regex named group"
                 )
                 self.problem(f"undefined variable {name!r} in turn {index + 1}", ("steps", index), hint=hint)
-            defined |= turn_defines(turn)
+            defined |= turn_defines(turn) | self.included_defines.get(index, frozenset())
 
 
 def compile_error(exc: BaseException) -> str:

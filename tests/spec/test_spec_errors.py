@@ -151,7 +151,7 @@ def test_turn_without_action() -> None:
     assert (line, column) == (2, 5)
     assert message == (
         "turn 1 has no action: a turn holds exactly one of say, event, location, media, pause, resume, "
-        "handover, wait"
+        "handover, wait, include"
     )
 
 
@@ -477,18 +477,6 @@ def test_asynchronous_transports_carry_location_turns(transport: str) -> None:
         f"transport: {transport}\nsteps:\n  - location: {{lat: '1', long: '2'}}\n", "t.flowai.yaml"
     )
     assert spec.conversations[0].transport == transport
-
-
-@pytest.mark.parametrize("key", ["include", "parametrize"])
-def test_include_and_parametrize_are_not_supported_yet(key: str) -> None:
-    """`include` and `parametrize` are planned keys: rejected with 'not supported yet'."""
-    assert only_problem(
-        f"""\
-        {key}: other.flowai.yaml
-        steps:
-          - say: hi
-        """
-    )[:3] == (1, 1, f"'{key}' is not supported yet")
 
 
 def test_params_on_a_say_turn() -> None:
