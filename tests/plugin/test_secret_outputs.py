@@ -53,7 +53,8 @@ def test_no_form_of_the_key_in_any_output(
     monkeypatch.setenv("FLOWAI_API_KEY", KEY)
     flowai = FlowaiTester(pytester, emulator.url)
     flowai.spec(LEAKY_KEY_SPEC)
-    pytester.makepyfile(test_fixture=FIXTURE_TEST)
+    # A name of its own: a module `test_fixture` is already imported by the project's own tests.
+    pytester.makepyfile(test_secret_fixture=FIXTURE_TEST)
     result = flowai.run("-rA", "-v", "-l", "--junitxml=junit.xml", "--flowai-html=report.html")
     result.assert_outcomes(passed=1, failed=2)
     texts = {
