@@ -199,3 +199,42 @@ def test_cli_reads_turns_from_a_terminal_session(pytester: pytest.Pytester) -> N
     assert "  - say: hi\n" in text
     assert "  - event: INTRO\n" in text
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_later_turn_sending_the_recorded_value_gets_its_placeholder(pytester: pytest.Pytester) -> None:
+    """A later turn that sends the order number the bot gave is rewritten to send `{order}` instead."""
+    bot = pytester.path / "bot"
+    bot.mkdir()
+    texts = ", ".join(f'"Order {n} placed."' for n in NUMBERS)
+    (bot / "orders.yaml").write_text(ORDER_BOT.replace("{texts}", texts), encoding="utf-8")
+    pytester.makeini("[pytest]\nflowai_emulator_flows = bot\nflowai_settle = 0.1\n")
+    spec = pytester.path / "test_order.flowai.yaml"
+    spec.write_text("name: order\nsteps:\n  - say: place an order\n", "utf-8")
+    # The emulator's pick for this conversation is the same in every run: learn it, then send it back.
+    seen = pytester.runpytest("-rP")
+    seen.assert_outcomes(passed=1)
+    number = next(str(n) for n in NUMBERS if f"Order {n} placed." in seen.stdout.str())
+    spec.write_text(
+        f"name: order\nsteps:\n  - say: place an order\n  - say: status of order {number}\n", "utf-8"
+    )
+    pytester.runpytest("--flowai-record", "--flowai-record-runs", "4").assert_outcomes(passed=1)
+    text = spec.read_text(encoding="utf-8")
+    assert "(?P<order>" in text, text
+    assert 'say: "status of order {order}"' in text, text
+    for _ in range(3):
+        pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_record_update_rewrites_a_failing_expectation(pytester: pytest.Pytester) -> None:
+    """--flowai-record-update replaces the expectation of a failing turn with what the bot said."""
+    _setup(pytester)
+    spec = pytester.path / "test_menu.flowai.yaml"
+    spec.write_text(
+        "name: menu\npatience: 0.2\nsteps:\n  - say: see the menu\n    expect:\n      - text: Nothing here\n",
+        "utf-8",
+    )
+    pytester.runpytest("--flowai-record-update").assert_outcomes(failed=1)
+    text = spec.read_text(encoding="utf-8")
+    assert "Nothing here" not in text
+    assert "text: Here is our menu." in text, text
+    pytester.runpytest().assert_outcomes(passed=1)
