@@ -125,6 +125,7 @@ async def request(
     timeout: float,  # noqa: ASYNC109
     max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     api_key: Secret | None = None,
+    bearer: bool = False,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     body: JSON = None,
@@ -140,7 +141,8 @@ async def request(
     doing = what or method
     all_headers = dict(headers or {})
     if api_key:
-        all_headers["Authorization"] = reveal(api_key) or ""
+        # The REST API takes the bare key; the Messaging API documents it as a bearer token.
+        all_headers["Authorization"] = ("Bearer " if bearer else "") + (reveal(api_key) or "")
 
     # The URL as reported in errors; parsed only when one is raised (a parse per request costs ~0.1 ms).
     def shown() -> str:

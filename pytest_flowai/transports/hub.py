@@ -112,6 +112,7 @@ class WebhookHub:
                 f"{self._config.url}/v1/messaging/webhooks",
                 timeout=min(timeout, REGISTER_TIMEOUT),
                 api_key=self._config.api_key,
+                bearer=True,
                 body={"url": self.public_url, "verifyKey": self.verify_key, "events": list(events)},
                 what=what,
             )
@@ -146,6 +147,7 @@ class WebhookHub:
                         f"{self._config.url}/v1/messaging/webhooks/{webhook_id}",
                         timeout=REGISTER_TIMEOUT,
                         api_key=self._config.api_key,
+                        bearer=True,
                         what="removing the webhook this run registered",
                     )
                 except TransportError as exc:

@@ -35,6 +35,8 @@ class _WebhookTransport(Transport):
     (the ``reply_event``) and notices (every other event)."""
 
     name = "webhook"
+    # How the key goes in the Authorization header: bare (REST API) or as a bearer token (Messaging API).
+    bearer = False
     streaming = True
     reply_event = "message"
 
@@ -103,6 +105,7 @@ class _WebhookTransport(Transport):
             timeout=timeout,
             max_bytes=self._config.max_reply_bytes,
             api_key=self._config.api_key,
+            bearer=self.bearer,
             body=body,
             what=what,
         )
@@ -157,6 +160,7 @@ class MessagingTransport(_WebhookTransport):
     by ``traceId``), handovers ``control.handover``."""
 
     name = "messaging"
+    bearer = True
     reply_event = "message.reply"
 
     def __init__(
