@@ -238,6 +238,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # Bad settings are said once, here, before anything is collected (exit status 4).
     session.config.stash[nodes.OPTIONS] = _options(session.config)
     session.config.stash[nodes.BOT_FLOWS] = _path_setting(session.config, "flowai_coverage_flows")
+    _redact_logs(session.config)
+
+
+def _redact_logs(config: pytest.Config) -> None:
+    """Log records leave through pytest's handlers (live log, captured log, log file): hide keys there."""
+    logging_plugin = config.pluginmanager.get_plugin("logging-plugin")
+    for name in ("log_cli_handler", "log_file_handler", "caplog_handler", "report_handler"):
+        handler = getattr(logging_plugin, name, None)
+        if handler is not None and not any(isinstance(f, secret.RedactingFilter) for f in handler.filters):
+            handler.addFilter(secret.RedactingFilter())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -9,6 +9,7 @@ import base64
 import functools
 import hmac
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import quote, quote_plus
@@ -173,3 +174,15 @@ __all__ = [
     "reveal",
     "secret_or_none",
 ]
+
+
+class RedactingFilter(logging.Filter):
+    """A log handler filter: each record's text leaves with every registered secret hidden."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _registered:
+            message = record.getMessage()
+            hidden = redact(message)
+            if hidden != message:
+                record.msg, record.args = hidden, None
+        return True

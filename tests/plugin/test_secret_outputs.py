@@ -90,3 +90,24 @@ def test_a_short_key_never_hides_file_names(
     result = pytester.runpytest("-o", "flowai_transport=rest", "-v", "-k", "menu")
     assert result.ret == 0, output(result)
     assert "test_menu.flowai.yaml" in output(result)
+
+
+def test_log_records_hide_the_key_in_live_and_captured_logs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log record carrying the key shows `***` in live logging, the captured log and the log file."""
+    key = "log-records-Secr3t-9d2f41"
+    monkeypatch.setenv("FLOWAI_API_KEY", key)
+    pytester.makepyfile(
+        test_logging_key=(
+            "import logging, os\n"
+            "def test_logs_the_key():\n"
+            "    logging.getLogger('app').warning('the key is %s', os.environ['FLOWAI_API_KEY'])\n"
+            "    assert False\n"
+        )
+    )
+    result = pytester.runpytest_subprocess("--log-cli-level=WARNING", "--log-file=run.log", timeout=60)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str() + result.stderr.str() + (pytester.path / "run.log").read_text(encoding="utf-8")
+    assert "the key is ***" in out
+    assert key not in out
