@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -119,6 +120,9 @@ class SocketTransport(Transport):
             )
         self._config = config
         self._client_id = config.client_id
+        # A session of its own per connection, as each web-chat user has: conversations running at once must
+        # not share one (a server may bound the endpoints pending per session). Reconnects keep it.
+        self._session_id = f"{config.session_id}.{uuid.uuid4().hex[:8]}"
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()
         self._ping_interval = ping_interval
@@ -171,7 +175,7 @@ class SocketTransport(Transport):
     async def _endpoint(self, timeout: float) -> str:  # noqa: ASYNC109
         """Ask ``socket.info`` for a single-use WebSocket endpoint."""
         # Identity both as query parameters (the documents) and headers (the current SDK).
-        headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._config.session_id}
+        headers = {"x-flowai-clientid": self._client_id, "x-flowai-sessionid": self._session_id}
         if self._protocol.secret is not None:
             headers["x-flowai-secret"] = self._protocol.secret
         answer = await request(
@@ -180,7 +184,7 @@ class SocketTransport(Transport):
             f"{self._config.url}/socket.info",
             timeout=timeout,
             max_bytes=self._config.max_reply_bytes,
-            params={"clientId": self._client_id, "sessionId": self._config.session_id},
+            params={"clientId": self._client_id, "sessionId": self._session_id},
             headers=headers,
             what="asking socket.info for an endpoint",
         )

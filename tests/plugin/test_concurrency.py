@@ -412,3 +412,14 @@ def test_python_tests_between_specs_run_on_their_own(
     # Every conversation before the Python test started before its thread, every one after it after.
     assert set(seen[:3]) == set(threads[:3])
     assert seen[3] == threads[3]
+
+
+def test_forty_socket_conversations_at_once_each_get_their_own_endpoint(flowai: FlowaiTester) -> None:
+    """40 socket conversations connecting at once all pass: no one's pending endpoint evicts another's."""
+    flowai.spec(
+        "\n---\n".join(
+            f"name: c{n}\nsettle: 0.01\nsteps:\n  - say: hello\n    expect: [{{step: hello}}]\n"
+            for n in range(40)
+        )
+    )
+    flowai.run("--flowai-concurrency", "40").assert_outcomes(passed=40)
