@@ -77,7 +77,7 @@ class EmulatorSettings:
     # Frames a socket client may send per second (bursts up to the same number); more get an error frame.
     max_frames_per_second: float = 100.0
     # WebSocket connections open at once (all share the one client id); more are closed with 1013.
-    max_sockets: int = 100
+    max_sockets: int = 1000
     # Seconds a client has to send a request's headers, from connecting or from its last answer; a slower
     # one is disconnected (uvicorn closes idle kept-alive connections after 5 s anyway).
     header_timeout: float = 10.0
