@@ -21,7 +21,7 @@ from pytest_flowai.transcript import Received, Transcript
 
 if TYPE_CHECKING:
     from pytest_flowai.session import FlowaiSession
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, TransportKind, Turn
+from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 
 ExpectArg = Sequence[Mapping[str, JSON]] | None
 CHATS = pytest.StashKey[list["Chat"]]()
@@ -71,24 +71,7 @@ class Chat:
 
         self._session = session
         self.transcript = Transcript(name=name, thread_id=session.thread_id(key), transport=transport)
-        conversation = Conversation(
-            name=name,
-            marks=(),
-            transport=TransportKind(transport),
-            vars={},
-            timeout=None,
-            settle=None,
-            silence=None,
-            patience=None,
-            extra=None,
-            unordered=None,
-            originator={},
-            metadata={},
-            turns=(),
-            span=Span("<python>", 1),
-            path="<python>",
-            document=0,
-        )
+        conversation = Conversation.adhoc(name=name, transport=transport, path="<python>")
         # A client of its own, as every spec conversation has (see FlowaiSession.http_client).
         self._http = session.http_client()
         self._runner = ConversationRunner(

@@ -17,7 +17,7 @@ from pytest_flowai.errors import FlowaiError, Span
 from pytest_flowai.options import Options
 from pytest_flowai.record.entries import RecordedTurn, expectations, responses_of
 from pytest_flowai.record.volatile import Namer
-from pytest_flowai.spec.model import ActionKind, Conversation, TransportKind, Turn
+from pytest_flowai.spec.model import ActionKind, Conversation, Turn
 from pytest_flowai.transcript import Received, Transcript
 from pytest_flowai.transports import TRANSPORT_KINDS
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     import httpx
 
     from pytest_flowai.conversation import ConversationRunner
-
-_SPAN = Span("<flowai-record>", 1)
 
 
 def _say(value: str) -> tuple[str, str]:
@@ -131,23 +129,8 @@ class _Recorder:
             emulator_flows=args.flows,
         )
         self.session = FlowaiSession(options=options)
-        self.conversation = Conversation(
-            name=args.name,
-            marks=(),
-            transport=TransportKind(self.transport),
-            vars={},
-            timeout=None,
-            settle=None,
-            silence=None,
-            patience=None,
-            extra=None,
-            unordered=None,
-            originator={},
-            metadata={},
-            turns=(),
-            span=_SPAN,
-            path="<flowai-record>",
-            document=0,
+        self.conversation = Conversation.adhoc(
+            name=args.name, transport=self.transport, path="<flowai-record>"
         )
 
     def open(self, key: str) -> tuple[_Thread, Transcript]:

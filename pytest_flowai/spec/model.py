@@ -129,6 +129,28 @@ class Conversation:
     path: str
     document: int
 
+    @classmethod
+    def adhoc(cls, *, name: str, transport: str, path: str) -> Conversation:
+        """A conversation with no spec behind it, whose turns come one by one (the fixture, flowai-record)."""
+        return cls(
+            name=name,
+            marks=(),
+            transport=TransportKind(transport),
+            vars={},
+            timeout=None,
+            settle=None,
+            silence=None,
+            patience=None,
+            extra=None,
+            unordered=None,
+            originator={},
+            metadata={},
+            turns=(),
+            span=Span(path, 1),
+            path=path,
+            document=0,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpecFile:
