@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import EmulatorError
 from pytest_flowai.schemas import flowfiles
-from pytest_flowai.schemas.flowfiles import FLOW_FILE_SUFFIXES, slug
+from pytest_flowai.schemas.flowfiles import FLOW_FILE_SUFFIXES, list_of, objects_of, slug, text_of
 
 
 class StepType(StrEnum):
@@ -155,8 +154,8 @@ def _bot(checked: flowfiles.CheckedBot) -> Bot:
 
 def _build_flow(raw: JSONObject) -> Flow:
     """A Flow from a checked flow object, whose flow and steps carry their ids."""
-    title, flow_id = _text(raw["title"]), _text(raw["flowId"])
-    steps = tuple(_build_step(step, flow_id=flow_id, flow_title=title) for step in _objects(raw["steps"]))
+    title, flow_id = text_of(raw["title"]), text_of(raw["flowId"])
+    steps = tuple(_build_step(step, flow_id=flow_id, flow_title=title) for step in objects_of(raw["steps"]))
     group = raw.get("group")
     return Flow(
         flow_id=flow_id,
@@ -170,42 +169,30 @@ def _build_flow(raw: JSONObject) -> Flow:
 
 def _build_step(raw: JSONObject, *, flow_id: str, flow_title: str) -> Step:
     """A Step from a schema-valid step object (the schema guarantees the shapes read here)."""
-    title = _text(raw["title"])
+    title = text_of(raw["title"])
     intent = raw.get("intent")
     intent_obj = intent if isinstance(intent, dict) else {}
-    examples = tuple(_text(example.get("query")) for example in _objects(intent_obj.get("examples")))
+    examples = tuple(text_of(example.get("query")) for example in objects_of(intent_obj.get("examples")))
     slot_raw = raw.get("slot")
     slot = None
     if isinstance(slot_raw, dict):
         slot = Slot(
-            label=_text(slot_raw.get("label")),
-            validation=_text(slot_raw.get("validation")) or None,
+            label=text_of(slot_raw.get("label")),
+            validation=text_of(slot_raw.get("validation")) or None,
         )
     return Step(
-        step_id=_text(raw["stepId"]),
+        step_id=text_of(raw["stepId"]),
         title=title,
-        type=StepType(_text(raw["type"])),
-        contexts=tuple(_text(context) for context in _list(raw.get("contexts"))),
+        type=StepType(text_of(raw["type"])),
+        contexts=tuple(text_of(context) for context in list_of(raw.get("contexts"))),
         examples=examples,
-        actions=tuple(copy.deepcopy(action) for action in _objects(raw.get("actions"))),
+        actions=tuple(copy.deepcopy(action) for action in objects_of(raw.get("actions"))),
         slot=slot,
         flow_id=flow_id,
         flow_title=flow_title,
-        intent_title=_text(intent_obj.get("title")) or None,
+        intent_title=text_of(intent_obj.get("title")) or None,
         manual_trigger=raw.get("manualTrigger") is True,
     )
-
-
-def _text(value: JSON) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _list(value: JSON) -> list[JSON]:
-    return value if isinstance(value, list) else []
-
-
-def _objects(value: JSON) -> Iterable[JSONObject]:
-    return (item for item in _list(value) if isinstance(item, dict))
 
 
 __all__ = [

@@ -337,9 +337,9 @@ class BotChecker:
 def _with_ids(flow: JSONObject) -> JSONObject:
     """A deep copy of a schema-valid flow whose flow and steps all carry their ids, derived or given."""
     raw = copy.deepcopy(flow)
-    raw["flowId"] = _text(raw.get("flowId")) or slug(_text(raw["title"]))
-    for step in _objects(raw["steps"]):
-        step["stepId"] = _text(step.get("stepId")) or slug(_text(step["title"]))
+    raw["flowId"] = text_of(raw.get("flowId")) or slug(text_of(raw["title"]))
+    for step in objects_of(raw["steps"]):
+        step["stepId"] = text_of(step.get("stepId")) or slug(text_of(step["title"]))
     return raw
 
 
@@ -348,23 +348,23 @@ def _bot_problems(flows: list[tuple[JSONObject, _Where]]) -> Iterator[BotProblem
     seen_flows: dict[str, str] = {}
     seen_steps: dict[str, str] = {}
     for flow, where in flows:
-        flow_id = _text(flow["flowId"])
+        flow_id = text_of(flow["flowId"])
         if flow_id in seen_flows:
             yield where("flowId", f"duplicate flowId {flow_id!r} (also {seen_flows[flow_id]})")
         seen_flows.setdefault(flow_id, where.place())
-        for index, step in enumerate(_objects(flow["steps"])):
-            step_id, step_where = _text(step["stepId"]), where.below(f"steps[{index}]")
+        for index, step in enumerate(objects_of(flow["steps"])):
+            step_id, step_where = text_of(step["stepId"]), where.below(f"steps[{index}]")
             if step_id in seen_steps:
                 hint = "; give the steps distinct stepId values"
                 yield step_where("stepId", f"duplicate stepId {step_id!r} (also {seen_steps[step_id]}){hint}")
             seen_steps.setdefault(step_id, step_where.place())
     for flow, where in flows:
-        for index, step in enumerate(_objects(flow["steps"])):
+        for index, step in enumerate(objects_of(flow["steps"])):
             yield from _step_problems(step, where.below(f"steps[{index}]"), seen_steps)
 
 
 def _step_problems(step: JSONObject, where: _Where, step_ids: dict[str, str]) -> Iterator[BotProblem]:
-    contexts = [_text(context) for context in _list(step.get("contexts"))]
+    contexts = [text_of(context) for context in list_of(step.get("contexts"))]
     for index, context in enumerate(contexts):
         if context not in step_ids:
             yield where(f"contexts[{index}]", f"{context!r} names no step of this bot")
@@ -372,22 +372,25 @@ def _step_problems(step: JSONObject, where: _Where, step_ids: dict[str, str]) ->
             yield where(f"contexts[{index}]", "a step cannot be its own context")
     kind = step["type"]
     intent = step.get("intent")
-    if kind == "INTENT" and not _list(intent.get("examples") if isinstance(intent, dict) else None):
+    if kind == "INTENT" and not list_of(intent.get("examples") if isinstance(intent, dict) else None):
         yield where("intent.examples", "an INTENT step needs at least one example")
     if kind == "SLOT" and not contexts:
         yield where("contexts", "a SLOT step needs a context: the step that asks the question")
 
 
-def _text(value: JSON) -> str:
+def text_of(value: JSON) -> str:
+    """A flow field as text ("" when it is not a string); the emulator's loader reads fields the same way."""
     return value if isinstance(value, str) else ""
 
 
-def _list(value: JSON) -> list[JSON]:
+def list_of(value: JSON) -> list[JSON]:
+    """A flow field as a list ([] when it is not one)."""
     return value if isinstance(value, list) else []
 
 
-def _objects(value: JSON) -> Iterable[JSONObject]:
-    return (item for item in _list(value) if isinstance(item, dict))
+def objects_of(value: JSON) -> Iterable[JSONObject]:
+    """The objects of a flow field's list, skipping anything else."""
+    return (item for item in list_of(value) if isinstance(item, dict))
 
 
 __all__ = [
@@ -398,5 +401,8 @@ __all__ = [
     "CheckedBot",
     "check_path",
     "flow_files",
+    "list_of",
+    "objects_of",
     "slug",
+    "text_of",
 ]
