@@ -4,6 +4,7 @@ session's place in `config.stash`. Light at import: the spec loader and the runn
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ _LAST_ATTEMPT = pytest.StashKey[str]()
 _PER_ATTEMPT = ("flowai_transcript", "flowai_thread_id")
 # Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
 POSITIONS = pytest.StashKey[dict[str, int]]()
+# xdist's worker plugin (or None without one), found once per run for the look-ahead.
+WORKER_PLUGIN = pytest.StashKey[object]()
+_UNSET = object()
 # Flow files of a real bot that specs are checked against at collection (flowai_coverage_flows).
 BOT_FLOWS = pytest.StashKey["Path | None"]()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
@@ -325,7 +329,7 @@ def upcoming(item: FlowItem, limit: int) -> list[FlowItem]:
     if limit <= 1:
         return []
     items = item.session.items
-    pending = _xdist_pending(item) if hasattr(item.config, "workerinput") else None
+    pending = _xdist_pending(item, limit) if hasattr(item.config, "workerinput") else None
     following: Sequence[int]
     if pending is not None:
         following = pending
@@ -348,21 +352,23 @@ def upcoming(item: FlowItem, limit: int) -> list[FlowItem]:
     return ahead
 
 
-def _xdist_pending(item: FlowItem) -> list[int] | None:
-    """The indexes of session.items this xdist worker was told to run next, or None where they can't be read.
+def _xdist_pending(item: FlowItem, limit: int) -> list[int] | None:
+    """The first ``limit`` indexes of session.items this xdist worker was told to run next, or None where they
+    can't be read.
 
     xdist keeps them in its worker plugin (`nextitem_index`, then the `torun` queue), which has no public API:
-    read defensively, never written.
+    read defensively, never written. The plugin is looked up once; only the queue's head is copied, since the
+    queue can hold the whole suite and this runs for every item.
     """
-    for plugin in item.config.pluginmanager.get_plugins():
-        if type(plugin).__name__ != "WorkerInteractor":
-            continue
-        first = getattr(plugin, "nextitem_index", None)
-        queue = getattr(plugin, "torun", None)
-        lock = getattr(queue, "lock", None)
-        if lock is None:
-            return None
-        with lock() as pending:
-            indexes = [first, *pending]
-        return [index for index in indexes if isinstance(index, int)]
-    return None
+    interactor = item.config.stash.get(WORKER_PLUGIN, _UNSET)
+    if interactor is _UNSET:
+        plugins = item.config.pluginmanager.get_plugins()
+        interactor = next((p for p in plugins if type(p).__name__ == "WorkerInteractor"), None)
+        item.config.stash[WORKER_PLUGIN] = interactor
+    lock = getattr(getattr(interactor, "torun", None), "lock", None)
+    if lock is None:
+        return None
+    first = getattr(interactor, "nextitem_index", None)
+    with lock() as pending:
+        indexes = [first, *itertools.islice(pending, limit)]
+    return [index for index in indexes if isinstance(index, int)]
