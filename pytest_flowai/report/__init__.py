@@ -15,8 +15,8 @@ One job per module; an arrow means "may import". `text`, `wording`, `html_page` 
     records                         --flowai-record: writes the recorded replies into the spec files
     scrub                           hides registered secrets in pytest's report objects
 
-This init imports nothing (pytest imports the plugin, and so this package, in every run; the runner
-imports `wording` without pytest): the names below load from their module on first use.
+This init imports none of its modules (the runner imports `wording`, and so this init, without pytest):
+the names below load from their module on first use.
 """
 
 from __future__ import annotations
