@@ -27,8 +27,9 @@ from pytest_flowai.expect import (
     bubbles_of,
     compile_entry,
 )
+from pytest_flowai.report.wording import PATIENCE_HINT, failure_reason, undefined_hint, undefined_reason
 from pytest_flowai.secret import SecretEnv
-from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
+from pytest_flowai.spec.interpolate import UndefinedVariable, as_text, fill, interpolate, lookup
 from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
@@ -163,7 +164,7 @@ class ConversationRunner:
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
             entries, forbid = self._compile(turn.expect or ()), self._compile(turn.forbid)
         except UndefinedVariable as exc:
-            self._fail(turn, _undefined_reason(exc.name), hint=_undefined_hint(exc.name))
+            self._fail(turn, undefined_reason(exc.name), hint=undefined_hint(exc.name))
         except SpecError as exc:
             self._fail(turn, exc.message, span=exc.span or turn.span)
 
@@ -424,7 +425,9 @@ class ConversationRunner:
             failure = result.failures[0] if result.failures else None
             streaming = self._transport.streaming if self._transport is not None else True
             quiet = fell_quiet and bool(result.failures)
-            reason = _failure_reason(result, timing, streaming, fell_quiet=quiet)
+            reason = failure_reason(
+                result, streaming, timeout=timing.timeout, patience=timing.patience, fell_quiet=quiet
+            )
             if not result.received and isinstance(self._transport, Listening):
                 reason = self._transport.quiet_reason(timing.timeout) or reason
             self._fail(
@@ -433,7 +436,7 @@ class ConversationRunner:
                 span=failure.span if failure is not None else None,
                 mismatches=failure.mismatches if failure is not None else (),
                 detail=result.describe_failure(),
-                hint=_PATIENCE_HINT if quiet else None,
+                hint=PATIENCE_HINT if quiet else None,
             )
         if result.extras and result.extra_mode is ExtraMode.WARN:
             self.transcript.add(
@@ -557,44 +560,6 @@ def announced_delay(payload: JSONObject) -> float:
             if isinstance(delay, int | float) and not isinstance(delay, bool) and 0 < delay < math.inf:
                 total += delay / 1000
     return total
-
-
-_PATIENCE_HINT = (
-    "if the bot is still typing, raise patience"
-    " (turn key, spec key, ini flowai_patience or --flowai-patience)"
-)
-
-
-def _failure_reason(result: TurnResult, timing: _Timing, streaming: bool, *, fell_quiet: bool) -> str:
-    if result.failures:
-        unmet = len(result.failures)
-        if streaming:
-            arrived = len(result.received)
-            what = f"{unmet} expectations without a matching reply" if unmet > 1 else "no matching reply"
-            if fell_quiet:
-                came = f"{arrived} bubble{'s' if arrived != 1 else ''} arrived"
-                return f"the bot replied and then said nothing for {timing.patience:g}s ({came}; {what})"
-            if not arrived:
-                return f"no reply within {timing.timeout:g}s"
-            # Say that something did come: the transcript below shows what, the diff why it is not it.
-            came = f"{arrived} bubble{'s' if arrived > 1 else ''} arrived"
-            return f"{what} within {timing.timeout:g}s ({came})"
-        # Nothing more will come: the replies are all there, they just do not match.
-        what = f"{unmet} expected replies are" if unmet > 1 else "an expected reply is"
-        return f"{what} not in the answer (sync REST: the HTTP answer is the whole reply)"
-    return f"{len(result.extras)} unexpected reply bubble(s) (extra: fail)"
-
-
-def _undefined_reason(name: str) -> str:
-    if name.startswith(ENV_PREFIX):
-        return f"environment variable {name.removeprefix(ENV_PREFIX)!r} is not set"
-    return f"variable {name!r} is not set"
-
-
-def _undefined_hint(name: str) -> str:
-    if name.startswith(ENV_PREFIX):
-        return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
-    return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
 
 
 def _as_object(value: JSON) -> JSONObject:

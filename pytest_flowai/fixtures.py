@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_flowai import report
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import FlowaiError, Span
 from pytest_flowai.nodes import SESSION, session_of
+from pytest_flowai.report.text import redact, render_transcript
 from pytest_flowai.transcript import Received, Transcript
 
 if TYPE_CHECKING:
@@ -261,5 +261,5 @@ def attach_transcripts(item: pytest.Item) -> None:
         return
     session = item.config.stash[SESSION]
     for chat in chats:
-        text = report.redact(report.render_transcript(chat.transcript), session.secrets())
+        text = redact(render_transcript(chat.transcript), session.secrets())
         item.add_report_section("call", "flowai transcript", text)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from pytest_flowai import report
 from pytest_flowai.errors import FlowaiError, SpecError
 from pytest_flowai.options import Options
+from pytest_flowai.report.text import redact, render_failure, render_transcript
 from pytest_flowai.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -246,8 +246,8 @@ class FlowItem(pytest.Item):
         if RECORD in self.config.stash:
             self._record(outcome)
         if outcome.error is not None:
-            failure = report.render_failure(outcome.error, self.conversation, None)
-            headline = report.redact(failure.split("\n", 1)[0], session.secrets())
+            failure = render_failure(outcome.error, self.conversation, None)
+            headline = redact(failure.split("\n", 1)[0], session.secrets())
             self.stash[_LAST_ATTEMPT] = f"attempt {attempt} failed: {headline}\n\n{text}"
             raise outcome.error
         self.stash[_LAST_ATTEMPT] = f"attempt {attempt} passed\n\n{text}"
@@ -286,7 +286,7 @@ class FlowItem(pytest.Item):
         )
 
     def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> str:
-        text = report.redact(report.render_transcript(transcript), session.secrets())
+        text = redact(render_transcript(transcript), session.secrets())
         # JUnit XML writes user properties for every test case, whatever junit_logging says.
         self.user_properties.append(("flowai_transcript", text))
         self.user_properties.append(("flowai_thread_id", transcript.thread_id))
@@ -304,10 +304,10 @@ class FlowItem(pytest.Item):
         elif isinstance(exc, FlowaiError):
             session = self.flowai
             seed = session.options.emulator_seed if session.embedded else None
-            text = report.render_failure(exc, self.conversation, self.stash.get(TRANSCRIPT, None), seed=seed)
+            text = render_failure(exc, self.conversation, self.stash.get(TRANSCRIPT, None), seed=seed)
         else:
             return super().repr_failure(excinfo, style=style)
-        text = report.redact(text, self.flowai.secrets())
+        text = redact(text, self.flowai.secrets())
         headline = text.split("\n", 1)[0]
         return FailureRepr(
             text=text,

@@ -14,17 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from pytest_flowai import nodes, report, secret
+from pytest_flowai import nodes, secret
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
 from pytest_flowai.options import CoverageOptions, Options
-from pytest_flowai.scrub import scrub_report
+from pytest_flowai.report.coverage import COVERAGE, CoverageCollector
+from pytest_flowai.report.html_reporter import HtmlReporter, attach_html_data
+from pytest_flowai.report.records import RecordWriter
+from pytest_flowai.report.scrub import scrub_report
+from pytest_flowai.report.terminal import FailureSummary, FlowaiReporter, header_lines
+from pytest_flowai.report.text import failure_row, redact
 from pytest_flowai.secret import Secret, secret_or_none
 from pytest_flowai.transports import TRANSPORT_KINDS
 
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
-REPORTER = pytest.StashKey[report.FlowaiReporter]()
-HTML_REPORTER = pytest.StashKey[report.HtmlReporter]()
+REPORTER = pytest.StashKey[FlowaiReporter]()
+HTML_REPORTER = pytest.StashKey[HtmlReporter]()
 # Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
 HTML_DATA = pytest.StashKey[bool]()
 PYTEST_HTML = pytest.StashKey[bool]()
@@ -158,16 +163,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SECRETS] = _configured_secrets(config)
     secret.register(*config.stash[SECRETS])
     config.addinivalue_line("markers", "flowai: a Flow.ai conversation spec (added to every spec item)")
-    reporter = report.FlowaiReporter(config)
+    reporter = FlowaiReporter(config)
     config.stash[REPORTER] = reporter
     config.pluginmanager.register(reporter, "flowai-reporter")
     if config.getini("flowai_summary"):
         # Its own plugin, so `-p no:flowai-summary` turns it off.
-        config.pluginmanager.register(report.FailureSummary(config), "flowai-summary")
+        config.pluginmanager.register(FailureSummary(config), "flowai-summary")
     coverage = _coverage_options(config)
     if coverage is not None:
-        collector = report.CoverageCollector(config, coverage)
-        config.stash[report.COVERAGE] = collector
+        collector = CoverageCollector(config, coverage)
+        config.stash[COVERAGE] = collector
         config.pluginmanager.register(collector, "flowai-coverage")
     _configure_record(config)
     html_path = _html_path(config)
@@ -175,15 +180,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PYTEST_HTML] = bool(config.getoption("htmlpath", None))
     config.stash[HTML_DATA] = html_path is not None or config.stash[PYTEST_HTML]
     if html_path is not None:
-        from pytest_flowai import html_report
+        from pytest_flowai.report import html_page
 
         try:
-            html_report.check_available()
-        except html_report.JinjaMissing as exc:
+            html_page.check_available()
+        except html_page.JinjaMissing as exc:
             raise pytest.UsageError(f"flowai_html: {exc}") from None
         # Written by the process that sees every report: the xdist controller, or the only process.
         if not hasattr(config, "workerinput"):
-            config.stash[HTML_REPORTER] = html_reporter = report.HtmlReporter(config, html_path)
+            config.stash[HTML_REPORTER] = html_reporter = HtmlReporter(config, html_path)
             config.pluginmanager.register(html_reporter, "flowai-html-reporter")
 
 
@@ -205,7 +210,7 @@ def _configure_record(config: pytest.Config) -> None:
         update=bool(config.getoption("flowai_record_update")), runs=runs
     )
     if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(report.RecordWriter(), "flowai-record-writer")
+        config.pluginmanager.register(RecordWriter(), "flowai-record-writer")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -214,9 +219,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if reporter is not None:
         del config.stash[REPORTER]
         config.pluginmanager.unregister(reporter)
-    collector = config.stash.get(report.COVERAGE, None)
+    collector = config.stash.get(COVERAGE, None)
     if collector is not None:
-        del config.stash[report.COVERAGE]
+        del config.stash[COVERAGE]
         config.pluginmanager.unregister(collector)
     summary = config.pluginmanager.get_plugin("flowai-summary")
     if summary is not None:
@@ -270,7 +275,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     options = config.stash.get(nodes.OPTIONS, None) or _options(config)
-    return report.header_lines(options.target, options.transport, config.getini("flowai_spec_glob"))
+    return header_lines(options.target, options.transport, config.getini("flowai_spec_glob"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -283,7 +288,7 @@ def pytest_runtest_makereport(
     if call.when == "call":
         _carry_results(item, call, test_report)
     if item.config.stash.get(HTML_DATA, False):
-        report.attach_html_data(item, call, test_report, pytest_html=item.config.stash[PYTEST_HTML])
+        attach_html_data(item, call, test_report, pytest_html=item.config.stash[PYTEST_HTML])
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
         # The conversation's own time, not the time it waited for its turn to be reported.
@@ -327,7 +332,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def _carry_results(item: pytest.Item, call: pytest.CallInfo[None], test_report: pytest.TestReport) -> None:
     """Put what the controller summarises on the report as plain data (pytest-xdist sends report attributes
     along): the steps that answered, for coverage, and a failed spec's summary row."""
-    if report.COVERAGE in item.config.stash:
+    if COVERAGE in item.config.stash:
         transcripts = [chat.transcript for chat in item.stash.get(CHATS, [])]
         if isinstance(item, nodes.FlowItem) and nodes.TRANSCRIPT in item.stash:
             transcripts.insert(0, item.stash[nodes.TRANSCRIPT])
@@ -340,10 +345,10 @@ def _carry_results(item: pytest.Item, call: pytest.CallInfo[None], test_report: 
         exc = call.excinfo.value
         if isinstance(exc, FlowaiError):
             secrets = item.flowai.secrets()
-            row = report.failure_row(exc, item.conversation, item.stash.get(nodes.TRANSCRIPT, None))
+            row = failure_row(exc, item.conversation, item.stash.get(nodes.TRANSCRIPT, None))
             crash = getattr(test_report.longrepr, "reprcrash", None)
             row["headline"] = str(getattr(crash, "message", "") or row["closest"])
-            test_report.flowai_failure = {k: report.redact(v, secrets) for k, v in row.items()}  # type: ignore[attr-defined]
+            test_report.flowai_failure = {k: redact(v, secrets) for k, v in row.items()}  # type: ignore[attr-defined]
 
 
 def _coverage_options(config: pytest.Config) -> CoverageOptions | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_flowai import html_report
 from pytest_flowai._json import JSONObject
+from pytest_flowai.report import html_page as html_report
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 
 RUN = html_report.RunInfo(
