@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,18 +24,31 @@ from pytest_flowai.expect import (
     TurnMatcher,
     TurnResult,
     bubbles_of,
-    compile_entry,
+    template_of,
 )
 from pytest_flowai.secret import SecretEnv
-from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, as_text, fill, interpolate, lookup
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
+from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, interpolate
+from pytest_flowai.spec.model import (
+    Action,
+    Conversation,
+    Event,
+    ExpectEntry,
+    ExtraMode,
+    Handover,
+    Location,
+    Media,
+    Pause,
+    Resume,
+    Say,
+    Turn,
+    Wait,
+)
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
 from pytest_flowai.transports.base import (
     Incoming,
     Listening,
     Notice,
-    Outgoing,
     OutgoingKind,
     Transport,
     TransportConfig,
@@ -94,17 +106,15 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
 
 # -- the runner --
 
-# What a turn's action sends; control actions send no message.
-_OUTGOING_KINDS = {
-    ActionKind.SAY: OutgoingKind.TEXT,
-    ActionKind.EVENT: OutgoingKind.EVENT,
-    ActionKind.LOCATION: OutgoingKind.LOCATION,
-    ActionKind.MEDIA: OutgoingKind.MEDIA,
-}
+# A reading of the runner's clock in seconds; only differences between readings mean anything.
+Clock = Callable[[], float]
 
 
 class ConversationRunner:
-    """Runs the turns of one conversation over one transport, recording into a transcript."""
+    """Runs the turns of one conversation over one transport, recording into a transcript.
+
+    ``clock`` is read for every deadline and timestamp the runner itself takes (tests inject one).
+    """
 
     def __init__(
         self,
@@ -114,8 +124,10 @@ class ConversationRunner:
         thread_id: str,
         transcript: Transcript,
         http: httpx.AsyncClient | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.conversation = conversation
+        self._clock = clock
         self.settings = settings
         self.thread_id = thread_id
         self.transcript = transcript
@@ -157,7 +169,7 @@ class ConversationRunner:
         self._unasked = []
         self._turn_drop = None
         try:
-            value = interpolate(turn.value, self.variables, self.settings.env)
+            message = _message(turn.action, self.variables, self.settings.env)
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
             originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
@@ -169,9 +181,9 @@ class ConversationRunner:
 
         try:
             await self._act(
-                turn, value, _as_object(params), _as_object(originator), _as_object(metadata), timing
+                turn, message, _as_object(params), _as_object(originator), _as_object(metadata), timing
             )
-            if turn.action.is_control and turn.expect is None and not turn.expect_none:
+            if turn.action.kind.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
                 return
             matcher = TurnMatcher(entries, forbid=forbid, unordered=timing.unordered, extra=timing.extra)
@@ -202,71 +214,55 @@ class ConversationRunner:
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
     def _compile(self, entries: tuple[ExpectEntry, ...]) -> list[Expectation]:
-        """Entries with this conversation's variables filled in, compiled."""
-        return [
-            compile_entry(
-                _interpolate_entry(entry.data, self.variables, self.settings.env), entry.span, entry.key_spans
-            )
-            for entry in entries
-        ]
+        """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
+        return [template_of(entry).fill(self.variables, self.settings.env) for entry in entries]
 
     async def _act(
         self,
         turn: Turn,
-        value: JSON,
+        message: tuple[OutgoingKind, JSON] | None,
         params: JSONObject,
         originator: JSONObject,
         metadata: JSONObject,
         timing: _Timing,
     ) -> None:
-        action = turn.action
-        now = time.monotonic()
-        if action is ActionKind.WAIT:
-            seconds = float(value) if isinstance(value, int | float) else 0.0
-            self.transcript.add(Sent(turn=turn.index, text=f"wait {seconds:g}s", at=now))
-            await self._wait_collecting(turn, seconds)
+        now = self._clock()
+        if message is not None:
+            kind, value = message
+            outgoing = build_outgoing(
+                kind, value, thread_id=self.thread_id, params=params, originator=originator, metadata=metadata
+            )
+            transport = await self._ensure_transport(timing.timeout)
+            self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(outgoing), at=now))
+            await transport.send(outgoing, timeout=timing.timeout)
             return
-        if action.is_control:
-            if self.transport_kind in WEBHOOK_KINDS:
-                # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
-                await self._ensure_transport(timing.timeout)
-            controls = self._controls or Controls(self.settings.config, http=self._http)
-            self._controls = controls
-            if action is ActionKind.PAUSE:
-                await controls.pause(self.thread_id, timeout=timing.timeout)
+        match turn.action:
+            case Wait(seconds=seconds):
+                self.transcript.add(Sent(turn=turn.index, text=f"wait {seconds:g}s", at=now))
+                await self._wait_collecting(turn, seconds)
+                return
+            case Pause():
+                await (await self._controls_for(timing)).pause(self.thread_id, timeout=timing.timeout)
                 text = "pause the bot"
-            elif action is ActionKind.RESUME:
-                await controls.resume(self.thread_id, timeout=timing.timeout)
+            case Resume():
+                await (await self._controls_for(timing)).resume(self.thread_id, timeout=timing.timeout)
                 text = "resume the bot"
-            else:
-                given = value.get("secondsToPause") if isinstance(value, dict) else None
-                pause = float(given) if isinstance(given, int | float) else None
+            case Handover(seconds_to_pause=given):
+                pause = float(given) if given is not None else None
+                controls = await self._controls_for(timing)
                 await controls.handover(self.thread_id, pause, timeout=timing.timeout)
                 text = "hand over to a human" + (f" for {pause:g}s" if pause is not None else "")
-            self.transcript.add(Sent(turn=turn.index, text=text, at=now))
-            return
+            case _:
+                return  # a message action, sent above
+        self.transcript.add(Sent(turn=turn.index, text=text, at=now))
 
-        message = self._outgoing(action, value, params, originator, metadata)
-        transport = await self._ensure_transport(timing.timeout)
-        self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(message), at=now))
-        await transport.send(message, timeout=timing.timeout)
-
-    def _outgoing(
-        self,
-        action: ActionKind,
-        value: JSON,
-        params: JSONObject,
-        originator: JSONObject,
-        metadata: JSONObject,
-    ) -> Outgoing:
-        return build_outgoing(
-            _OUTGOING_KINDS[action],
-            value,
-            thread_id=self.thread_id,
-            params=params,
-            originator=originator,
-            metadata=metadata,
-        )
+    async def _controls_for(self, timing: _Timing) -> Controls:
+        if self.transport_kind in WEBHOOK_KINDS:
+            # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
+            await self._ensure_transport(timing.timeout)
+        controls = self._controls or Controls(self.settings.config, http=self._http)
+        self._controls = controls
+        return controls
 
     async def _ensure_transport(self, timeout: float) -> Transport:  # noqa: ASYNC109
         if self._transport is None:
@@ -486,44 +482,6 @@ class ConversationRunner:
         )
 
 
-def _interpolate_entry(
-    data: Mapping[str, JSON], variables: Mapping[str, JSON], env: Mapping[str, str]
-) -> JSONObject:
-    """An expectation entry with variables filled in; inside a `text` regex a value matches literally."""
-    filled: JSONObject = {}
-    for key, value in data.items():
-        if key == "text" and isinstance(value, dict):
-            filled[key] = _interpolate_text(value, variables, env)
-        else:
-            filled[key] = interpolate(value, variables, env)
-    return filled
-
-
-def _interpolate_text(
-    matcher: JSONObject, variables: Mapping[str, JSON], env: Mapping[str, str]
-) -> JSONObject:
-    def literal(name: str) -> str:
-        # A captured "4.2" must match "4.2", not "4x2".
-        return re.escape(as_text(lookup(name, variables, env)))
-
-    out: JSONObject = {}
-    for key, value in matcher.items():
-        if key == "regex" and isinstance(value, str):
-            out[key] = fill(value, literal)
-        elif key == "not" and isinstance(value, dict):
-            out[key] = _interpolate_text(value, variables, env)
-        elif key in ("all_of", "any_of") and isinstance(value, list):
-            out[key] = [
-                _interpolate_text(item, variables, env)
-                if isinstance(item, dict)
-                else interpolate(item, variables, env)
-                for item in value
-            ]
-        else:
-            out[key] = interpolate(value, variables, env)
-    return out
-
-
 def _reply_payload(instance: JSON) -> JSONObject | None:
     """The `{threadId, messages, ...}` in an invalid socket frame (`payload`) or sync REST body (`result`)."""
     if not isinstance(instance, dict):
@@ -595,6 +553,28 @@ def _undefined_hint(name: str) -> str:
     if name.startswith(ENV_PREFIX):
         return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
     return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
+
+
+def _message(
+    action: Action, variables: Mapping[str, JSON], env: Mapping[str, str]
+) -> tuple[OutgoingKind, JSON] | None:
+    """What a message action sends, its placeholders filled: the wire kind and `build_outgoing`'s value
+    (a text or event name, or a location's or media's fields); None for a control action."""
+
+    def filled(**fields: str | None) -> JSONObject:
+        return {key: interpolate(value, variables, env) for key, value in fields.items() if value is not None}
+
+    match action:
+        case Say(text=text):
+            return OutgoingKind.TEXT, interpolate(text, variables, env)
+        case Event(name=name):
+            return OutgoingKind.EVENT, interpolate(name, variables, env)
+        case Location(lat=lat, long=long, title=title):
+            return OutgoingKind.LOCATION, filled(lat=lat, long=long, title=title)
+        case Media(media_type=media_type, url=url, mime_type=mime_type, title=title):
+            return OutgoingKind.MEDIA, filled(mediaType=media_type, url=url, mimeType=mime_type, title=title)
+        case _:
+            return None
 
 
 def _as_object(value: JSON) -> JSONObject:
