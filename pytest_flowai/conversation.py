@@ -6,6 +6,7 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 import time
@@ -28,21 +29,7 @@ from pytest_flowai.expect import (
 )
 from pytest_flowai.secret import SecretEnv
 from pytest_flowai.spec.interpolate import ENV_PREFIX, UndefinedVariable, interpolate
-from pytest_flowai.spec.model import (
-    Action,
-    Conversation,
-    Event,
-    ExpectEntry,
-    ExtraMode,
-    Handover,
-    Location,
-    Media,
-    Pause,
-    Resume,
-    Say,
-    Turn,
-    Wait,
-)
+from pytest_flowai.spec.model import Conversation, ExpectEntry, ExtraMode, Handover, Pause, Resume, Turn, Wait
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
 from pytest_flowai.transports.base import (
@@ -55,6 +42,7 @@ from pytest_flowai.transports.base import (
 )
 from pytest_flowai.transports.controls import Controls
 from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
+from pytest_flowai.turn_message import message_of
 
 if TYPE_CHECKING:
     from pytest_flowai.transports.hub import WebhookHub
@@ -113,7 +101,8 @@ Clock = Callable[[], float]
 class ConversationRunner:
     """Runs the turns of one conversation over one transport, recording into a transcript.
 
-    ``clock`` is read for every deadline and timestamp the runner itself takes (tests inject one).
+    ``clock`` is read for every deadline and timestamp the runner takes; a test that injects one makes the
+    transcript's ``started`` a reading of it too. Arrivals the transports stamp are carried over by their age.
     """
 
     def __init__(
@@ -169,7 +158,7 @@ class ConversationRunner:
         self._unasked = []
         self._turn_drop = None
         try:
-            message = _message(turn.action, self.variables, self.settings.env)
+            message = message_of(turn.action, self.variables, self.settings.env)
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
             originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
@@ -284,9 +273,12 @@ class ConversationRunner:
         transport = self._transport
         if transport is None:
             return None
-        deadline = time.monotonic() + max(wait, 0.0)
+        deadline = self._clock() + max(wait, 0.0)
         while True:
-            item = await transport.receive(max(deadline - time.monotonic(), 0.0))
+            item = await transport.receive(max(deadline - self._clock(), 0.0))
+            if item is not None and self._clock is not time.monotonic:
+                # Transports stamp arrivals with time.monotonic(): carry the stamp over as its age, read now.
+                item = dataclasses.replace(item, at=self._clock() - (time.monotonic() - item.at))
             if isinstance(item, Notice):
                 self.transcript.add(Noted(turn=turn.index, text=item.text, at=item.at))
                 if item.drop is not None:
@@ -318,7 +310,7 @@ class ConversationRunner:
         if transport is None:
             return False
         bubbles_fed = 0
-        deadline = time.monotonic() + timing.timeout
+        deadline = self._clock() + timing.timeout
         if not transport.streaming:
             # Sync REST: the HTTP answer was the whole reply.
             while (item := await self._next(turn, 0.0)) is not None:
@@ -327,14 +319,14 @@ class ConversationRunner:
         got_any = False
         # When the bot last spoke: the last arrival, or later when a reply announced delayed bubbles.
         quiet_from = 0.0
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - self._clock()) > 0:
             if not expect_given:
                 # No expectations: wait for a first reply as long as a silent bot may take, then settle.
                 wait = timing.settle if got_any else timing.silence
             elif matcher.satisfied:
                 wait = timing.settle
             elif got_any:
-                wait = quiet_from + timing.patience - time.monotonic()
+                wait = quiet_from + timing.patience - self._clock()
             else:
                 wait = remaining
             item = await self._next(turn, min(wait, remaining))
@@ -346,7 +338,7 @@ class ConversationRunner:
             if item is None:
                 if not expect_given or matcher.satisfied:
                     return False
-                if got_any and time.monotonic() >= quiet_from + timing.patience:
+                if got_any and self._clock() >= quiet_from + timing.patience:
                     return True
                 continue
             got_any = True
@@ -362,9 +354,9 @@ class ConversationRunner:
         return start + len(bubbles)
 
     async def _listen_for_silence(self, turn: Turn, timing: _Timing, matcher: TurnMatcher) -> None:
-        deadline = time.monotonic() + timing.silence
+        deadline = self._clock() + timing.silence
         while True:
-            item = await self._next(turn, deadline - time.monotonic())
+            item = await self._next(turn, deadline - self._clock())
             if item is None:
                 return
             # The sync REST answer to a message the bot ignores is a payload without messages: silence.
@@ -383,14 +375,14 @@ class ConversationRunner:
         if self._transport is None or not self._transport.streaming:
             await asyncio.sleep(seconds)
             return
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = self._clock() + seconds
+        while (remaining := deadline - self._clock()) > 0:
             await self._next(turn, remaining)
 
     # -- outcome --
 
     def _note(self, turn: Turn, text: str) -> None:
-        self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+        self.transcript.add(Noted(turn=turn.index, text=text, at=self._clock()))
 
     def _check_unasked(self, turn: Turn, timing: _Timing, result: TurnResult | None = None) -> None:
         """Replies no expectation may match (another thread's, duplicates) count as extras: under
@@ -436,20 +428,20 @@ class ConversationRunner:
                 Noted(
                     turn=turn.index,
                     text=f"warning: {len(result.extras)} reply bubble(s) matched no expectation",
-                    at=time.monotonic(),
+                    at=self._clock(),
                 )
             )
         for name, value in result.captures.items():
             self.variables[name] = value
             text = f"captured {name} = {value!r}"
-            self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+            self.transcript.add(Noted(turn=turn.index, text=text, at=self._clock()))
         self._end(turn, ok=True)
 
     def _fail_forbidden(self, turn: Turn, forbidden: ForbiddenReply) -> None:
         self._fail(turn, forbidden.reason(), span=forbidden.span, detail=forbidden.describe())
 
     def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
-        now = time.monotonic()
+        now = self._clock()
         reply = _reply_payload(exc.instance)
         if reply is not None:
             # Show what the bot sent, so the reader sees the broken bubble beside the schema's complaint.
@@ -458,7 +450,7 @@ class ConversationRunner:
         self.transcript.add(Noted(turn=turn.index, text=text, at=now))
 
     def _end(self, turn: Turn, *, ok: bool) -> None:
-        self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=time.monotonic()))
+        self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=self._clock()))
 
     def _fail(
         self,
@@ -553,28 +545,6 @@ def _undefined_hint(name: str) -> str:
     if name.startswith(ENV_PREFIX):
         return f"set the environment variable {name.removeprefix(ENV_PREFIX)} before running pytest"
     return "it is set by `vars`, or by a `save` or regex group of an earlier turn, and that did not happen"
-
-
-def _message(
-    action: Action, variables: Mapping[str, JSON], env: Mapping[str, str]
-) -> tuple[OutgoingKind, JSON] | None:
-    """What a message action sends, its placeholders filled: the wire kind and `build_outgoing`'s value
-    (a text or event name, or a location's or media's fields); None for a control action."""
-
-    def filled(**fields: str | None) -> JSONObject:
-        return {key: interpolate(value, variables, env) for key, value in fields.items() if value is not None}
-
-    match action:
-        case Say(text=text):
-            return OutgoingKind.TEXT, interpolate(text, variables, env)
-        case Event(name=name):
-            return OutgoingKind.EVENT, interpolate(name, variables, env)
-        case Location(lat=lat, long=long, title=title):
-            return OutgoingKind.LOCATION, filled(lat=lat, long=long, title=title)
-        case Media(media_type=media_type, url=url, mime_type=mime_type, title=title):
-            return OutgoingKind.MEDIA, filled(mediaType=media_type, url=url, mimeType=mime_type, title=title)
-        case _:
-            return None
 
 
 def _as_object(value: JSON) -> JSONObject:
