@@ -16,6 +16,7 @@ import pytest
 from pytest_flowai.conversation import ConversationRunner, RunSettings
 from pytest_flowai.emulator import EmulatorThread, Fault
 from pytest_flowai.errors import TurnFailed
+from pytest_flowai.secret import Secret
 from pytest_flowai.spec import load_spec_text
 from pytest_flowai.transcript import Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import TransportConfig
@@ -58,7 +59,7 @@ def run_spec(
 ) -> tuple[Transcript, TurnFailed | None]:
     """Run the spec's one conversation on ``clock``; the transcript and the failure, if it failed."""
     conversation = load_spec_text(spec, "test_clock.flowai.yaml").conversations[0]
-    config = TransportConfig(url=emulator.url, client_id=CLIENT_ID, api_key=API_KEY)
+    config = TransportConfig(url=emulator.url, client_id=CLIENT_ID, api_key=Secret(API_KEY))
     settings = RunSettings(config=config, transport=str(conversation.transport or "socket"), env={})
     thread = uuid.uuid4().hex
     transcript = Transcript(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_flowai._json import JSON
 from pytest_flowai.spec import UndefinedVariable
 from pytest_flowai.spec.model import Event, Handover, Location, Media, Pause, Resume, Say, Wait
 from pytest_flowai.transports import OutgoingKind
 from pytest_flowai.transports.outgoing import build_outgoing
 from pytest_flowai.turn_message import message_of
 
-VARIABLES = {"name": "Ann", "lat": 52.37, "order": "42"}
+VARIABLES: dict[str, JSON] = {"name": "Ann", "lat": 52.37, "order": "42"}
 
 
 def test_say_and_event_are_filled_in() -> None:
