@@ -25,26 +25,44 @@ from pytest_flowai.errors import (
 
 if TYPE_CHECKING:
     from pytest_flowai.spec import (
+        Action,
         ActionKind,
         Conversation,
+        Event,
         ExpectEntry,
         ExtraMode,
+        Handover,
+        Location,
+        Media,
+        Pause,
+        Resume,
+        Say,
         SpecFile,
         TransportKind,
         Turn,
+        Wait,
         load_spec,
         load_spec_text,
     )
 
 _FROM_SPEC = frozenset(
     {
+        "Action",
         "ActionKind",
         "Conversation",
+        "Event",
         "ExpectEntry",
         "ExtraMode",
+        "Handover",
+        "Location",
+        "Media",
+        "Pause",
+        "Resume",
+        "Say",
         "SpecFile",
         "TransportKind",
         "Turn",
+        "Wait",
         "load_spec",
         "load_spec_text",
     }
@@ -61,13 +79,21 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Action",
     "ActionKind",
     "ConfigurationError",
     "Conversation",
     "EmulatorError",
+    "Event",
     "ExpectEntry",
     "ExtraMode",
     "FlowaiError",
+    "Handover",
+    "Location",
+    "Media",
+    "Pause",
+    "Resume",
+    "Say",
     "SchemaViolation",
     "Span",
     "SpecError",
@@ -79,6 +105,7 @@ __all__ = [
     "Turn",
     "TurnFailed",
     "Violation",
+    "Wait",
     "load_spec",
     "load_spec_text",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import Span
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry
+from pytest_flowai.spec.model import Conversation, Event, ExpectEntry
 
 # The template types of Flow.ai responses (the response schema's list); a spec may expect others.
 TEMPLATE_TYPES = frozenset(
@@ -95,10 +95,9 @@ def check(conversation: Conversation, bot: BotShape) -> list[Finding]:
     findings: list[Finding] = []
     events = sorted({step.title for step in bot.steps() if step.type == "EVENT"})
     for turn in conversation.turns:
-        value = turn.value
         # With expect: none, an event the bot lacks is the point: the spec checks that the bot ignores it.
-        is_event = turn.action is ActionKind.EVENT and isinstance(value, str) and not turn.expect_none
-        if is_event and isinstance(value, str) and not _templated(value) and value not in events:
+        value = turn.action.name if isinstance(turn.action, Event) and not turn.expect_none else None
+        if value is not None and not _templated(value) and value not in events:
             findings.append(
                 Finding(
                     span=turn.span,

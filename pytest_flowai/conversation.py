@@ -6,11 +6,11 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
-import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,25 +25,25 @@ from pytest_flowai.expect import (
     TurnMatcher,
     TurnResult,
     bubbles_of,
-    compile_entry,
+    template_of,
 )
 from pytest_flowai.report.wording import PATIENCE_HINT, failure_reason, undefined_hint, undefined_reason
 from pytest_flowai.secret import SecretEnv
-from pytest_flowai.spec.interpolate import UndefinedVariable, as_text, fill, interpolate, lookup
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
+from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate
+from pytest_flowai.spec.model import Conversation, ExpectEntry, ExtraMode, Handover, Pause, Resume, Turn, Wait
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
 from pytest_flowai.transports.base import (
     Incoming,
     Listening,
     Notice,
-    Outgoing,
     OutgoingKind,
     Transport,
     TransportConfig,
 )
 from pytest_flowai.transports.controls import Controls
 from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
+from pytest_flowai.turn_message import message_of
 
 if TYPE_CHECKING:
     from pytest_flowai.transports.hub import WebhookHub
@@ -95,17 +95,16 @@ def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _T
 
 # -- the runner --
 
-# What a turn's action sends; control actions send no message.
-_OUTGOING_KINDS = {
-    ActionKind.SAY: OutgoingKind.TEXT,
-    ActionKind.EVENT: OutgoingKind.EVENT,
-    ActionKind.LOCATION: OutgoingKind.LOCATION,
-    ActionKind.MEDIA: OutgoingKind.MEDIA,
-}
+# A reading of the runner's clock in seconds; only differences between readings mean anything.
+Clock = Callable[[], float]
 
 
 class ConversationRunner:
-    """Runs the turns of one conversation over one transport, recording into a transcript."""
+    """Runs the turns of one conversation over one transport, recording into a transcript.
+
+    ``clock`` is read for every deadline and timestamp the runner takes; a test that injects one makes the
+    transcript's ``started`` a reading of it too. Arrivals the transports stamp are carried over by their age.
+    """
 
     def __init__(
         self,
@@ -115,8 +114,10 @@ class ConversationRunner:
         thread_id: str,
         transcript: Transcript,
         http: httpx.AsyncClient | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.conversation = conversation
+        self._clock = clock
         self.settings = settings
         self.thread_id = thread_id
         self.transcript = transcript
@@ -158,7 +159,7 @@ class ConversationRunner:
         self._unasked = []
         self._turn_drop = None
         try:
-            value = interpolate(turn.value, self.variables, self.settings.env)
+            message = message_of(turn.action, self.variables, self.settings.env)
             params = interpolate(dict(turn.params), self.variables, self.settings.env)
             originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
@@ -170,9 +171,9 @@ class ConversationRunner:
 
         try:
             await self._act(
-                turn, value, _as_object(params), _as_object(originator), _as_object(metadata), timing
+                turn, message, _as_object(params), _as_object(originator), _as_object(metadata), timing
             )
-            if turn.action.is_control and turn.expect is None and not turn.expect_none:
+            if turn.action.kind.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
                 return
             matcher = TurnMatcher(entries, forbid=forbid, unordered=timing.unordered, extra=timing.extra)
@@ -203,71 +204,55 @@ class ConversationRunner:
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
     def _compile(self, entries: tuple[ExpectEntry, ...]) -> list[Expectation]:
-        """Entries with this conversation's variables filled in, compiled."""
-        return [
-            compile_entry(
-                _interpolate_entry(entry.data, self.variables, self.settings.env), entry.span, entry.key_spans
-            )
-            for entry in entries
-        ]
+        """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
+        return [template_of(entry).fill(self.variables, self.settings.env) for entry in entries]
 
     async def _act(
         self,
         turn: Turn,
-        value: JSON,
+        message: tuple[OutgoingKind, JSON] | None,
         params: JSONObject,
         originator: JSONObject,
         metadata: JSONObject,
         timing: _Timing,
     ) -> None:
-        action = turn.action
-        now = time.monotonic()
-        if action is ActionKind.WAIT:
-            seconds = float(value) if isinstance(value, int | float) else 0.0
-            self.transcript.add(Sent(turn=turn.index, text=f"wait {seconds:g}s", at=now))
-            await self._wait_collecting(turn, seconds)
+        now = self._clock()
+        if message is not None:
+            kind, value = message
+            outgoing = build_outgoing(
+                kind, value, thread_id=self.thread_id, params=params, originator=originator, metadata=metadata
+            )
+            transport = await self._ensure_transport(timing.timeout)
+            self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(outgoing), at=now))
+            await transport.send(outgoing, timeout=timing.timeout)
             return
-        if action.is_control:
-            if self.transport_kind in WEBHOOK_KINDS:
-                # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
-                await self._ensure_transport(timing.timeout)
-            controls = self._controls or Controls(self.settings.config, http=self._http)
-            self._controls = controls
-            if action is ActionKind.PAUSE:
-                await controls.pause(self.thread_id, timeout=timing.timeout)
+        match turn.action:
+            case Wait(seconds=seconds):
+                self.transcript.add(Sent(turn=turn.index, text=f"wait {seconds:g}s", at=now))
+                await self._wait_collecting(turn, seconds)
+                return
+            case Pause():
+                await (await self._controls_for(timing)).pause(self.thread_id, timeout=timing.timeout)
                 text = "pause the bot"
-            elif action is ActionKind.RESUME:
-                await controls.resume(self.thread_id, timeout=timing.timeout)
+            case Resume():
+                await (await self._controls_for(timing)).resume(self.thread_id, timeout=timing.timeout)
                 text = "resume the bot"
-            else:
-                given = value.get("secondsToPause") if isinstance(value, dict) else None
-                pause = float(given) if isinstance(given, int | float) else None
+            case Handover(seconds_to_pause=given):
+                pause = float(given) if given is not None else None
+                controls = await self._controls_for(timing)
                 await controls.handover(self.thread_id, pause, timeout=timing.timeout)
                 text = "hand over to a human" + (f" for {pause:g}s" if pause is not None else "")
-            self.transcript.add(Sent(turn=turn.index, text=text, at=now))
-            return
+            case _:
+                return  # a message action, sent above
+        self.transcript.add(Sent(turn=turn.index, text=text, at=now))
 
-        message = self._outgoing(action, value, params, originator, metadata)
-        transport = await self._ensure_transport(timing.timeout)
-        self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(message), at=now))
-        await transport.send(message, timeout=timing.timeout)
-
-    def _outgoing(
-        self,
-        action: ActionKind,
-        value: JSON,
-        params: JSONObject,
-        originator: JSONObject,
-        metadata: JSONObject,
-    ) -> Outgoing:
-        return build_outgoing(
-            _OUTGOING_KINDS[action],
-            value,
-            thread_id=self.thread_id,
-            params=params,
-            originator=originator,
-            metadata=metadata,
-        )
+    async def _controls_for(self, timing: _Timing) -> Controls:
+        if self.transport_kind in WEBHOOK_KINDS:
+            # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
+            await self._ensure_transport(timing.timeout)
+        controls = self._controls or Controls(self.settings.config, http=self._http)
+        self._controls = controls
+        return controls
 
     async def _ensure_transport(self, timeout: float) -> Transport:  # noqa: ASYNC109
         if self._transport is None:
@@ -289,9 +274,12 @@ class ConversationRunner:
         transport = self._transport
         if transport is None:
             return None
-        deadline = time.monotonic() + max(wait, 0.0)
+        deadline = self._clock() + max(wait, 0.0)
         while True:
-            item = await transport.receive(max(deadline - time.monotonic(), 0.0))
+            item = await transport.receive(max(deadline - self._clock(), 0.0))
+            if item is not None and self._clock is not time.monotonic:
+                # Transports stamp arrivals with time.monotonic(): carry the stamp over as its age, read now.
+                item = dataclasses.replace(item, at=self._clock() - (time.monotonic() - item.at))
             if isinstance(item, Notice):
                 self.transcript.add(Noted(turn=turn.index, text=item.text, at=item.at))
                 if item.drop is not None:
@@ -323,7 +311,7 @@ class ConversationRunner:
         if transport is None:
             return False
         bubbles_fed = 0
-        deadline = time.monotonic() + timing.timeout
+        deadline = self._clock() + timing.timeout
         if not transport.streaming:
             # Sync REST: the HTTP answer was the whole reply.
             while (item := await self._next(turn, 0.0)) is not None:
@@ -332,14 +320,14 @@ class ConversationRunner:
         got_any = False
         # When the bot last spoke: the last arrival, or later when a reply announced delayed bubbles.
         quiet_from = 0.0
-        while (remaining := deadline - time.monotonic()) > 0:
+        while (remaining := deadline - self._clock()) > 0:
             if not expect_given:
                 # No expectations: wait for a first reply as long as a silent bot may take, then settle.
                 wait = timing.settle if got_any else timing.silence
             elif matcher.satisfied:
                 wait = timing.settle
             elif got_any:
-                wait = quiet_from + timing.patience - time.monotonic()
+                wait = quiet_from + timing.patience - self._clock()
             else:
                 wait = remaining
             item = await self._next(turn, min(wait, remaining))
@@ -351,7 +339,7 @@ class ConversationRunner:
             if item is None:
                 if not expect_given or matcher.satisfied:
                     return False
-                if got_any and time.monotonic() >= quiet_from + timing.patience:
+                if got_any and self._clock() >= quiet_from + timing.patience:
                     return True
                 continue
             got_any = True
@@ -367,9 +355,9 @@ class ConversationRunner:
         return start + len(bubbles)
 
     async def _listen_for_silence(self, turn: Turn, timing: _Timing, matcher: TurnMatcher) -> None:
-        deadline = time.monotonic() + timing.silence
+        deadline = self._clock() + timing.silence
         while True:
-            item = await self._next(turn, deadline - time.monotonic())
+            item = await self._next(turn, deadline - self._clock())
             if item is None:
                 return
             # The sync REST answer to a message the bot ignores is a payload without messages: silence.
@@ -388,14 +376,14 @@ class ConversationRunner:
         if self._transport is None or not self._transport.streaming:
             await asyncio.sleep(seconds)
             return
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = self._clock() + seconds
+        while (remaining := deadline - self._clock()) > 0:
             await self._next(turn, remaining)
 
     # -- outcome --
 
     def _note(self, turn: Turn, text: str) -> None:
-        self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+        self.transcript.add(Noted(turn=turn.index, text=text, at=self._clock()))
 
     def _check_unasked(self, turn: Turn, timing: _Timing, result: TurnResult | None = None) -> None:
         """Replies no expectation may match (another thread's, duplicates) count as extras: under
@@ -443,20 +431,20 @@ class ConversationRunner:
                 Noted(
                     turn=turn.index,
                     text=f"warning: {len(result.extras)} reply bubble(s) matched no expectation",
-                    at=time.monotonic(),
+                    at=self._clock(),
                 )
             )
         for name, value in result.captures.items():
             self.variables[name] = value
             text = f"captured {name} = {value!r}"
-            self.transcript.add(Noted(turn=turn.index, text=text, at=time.monotonic()))
+            self.transcript.add(Noted(turn=turn.index, text=text, at=self._clock()))
         self._end(turn, ok=True)
 
     def _fail_forbidden(self, turn: Turn, forbidden: ForbiddenReply) -> None:
         self._fail(turn, forbidden.reason(), span=forbidden.span, detail=forbidden.describe())
 
     def _record_invalid(self, turn: Turn, exc: SchemaViolation) -> None:
-        now = time.monotonic()
+        now = self._clock()
         reply = _reply_payload(exc.instance)
         if reply is not None:
             # Show what the bot sent, so the reader sees the broken bubble beside the schema's complaint.
@@ -465,7 +453,7 @@ class ConversationRunner:
         self.transcript.add(Noted(turn=turn.index, text=text, at=now))
 
     def _end(self, turn: Turn, *, ok: bool) -> None:
-        self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=time.monotonic()))
+        self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=self._clock()))
 
     def _fail(
         self,
@@ -487,44 +475,6 @@ class ConversationRunner:
             transcript=self.transcript,
             detail="\n".join(part for part in (detail, hint and f"  hint: {hint}") if part) or None,
         )
-
-
-def _interpolate_entry(
-    data: Mapping[str, JSON], variables: Mapping[str, JSON], env: Mapping[str, str]
-) -> JSONObject:
-    """An expectation entry with variables filled in; inside a `text` regex a value matches literally."""
-    filled: JSONObject = {}
-    for key, value in data.items():
-        if key == "text" and isinstance(value, dict):
-            filled[key] = _interpolate_text(value, variables, env)
-        else:
-            filled[key] = interpolate(value, variables, env)
-    return filled
-
-
-def _interpolate_text(
-    matcher: JSONObject, variables: Mapping[str, JSON], env: Mapping[str, str]
-) -> JSONObject:
-    def literal(name: str) -> str:
-        # A captured "4.2" must match "4.2", not "4x2".
-        return re.escape(as_text(lookup(name, variables, env)))
-
-    out: JSONObject = {}
-    for key, value in matcher.items():
-        if key == "regex" and isinstance(value, str):
-            out[key] = fill(value, literal)
-        elif key == "not" and isinstance(value, dict):
-            out[key] = _interpolate_text(value, variables, env)
-        elif key in ("all_of", "any_of") and isinstance(value, list):
-            out[key] = [
-                _interpolate_text(item, variables, env)
-                if isinstance(item, dict)
-                else interpolate(item, variables, env)
-                for item in value
-            ]
-        else:
-            out[key] = interpolate(value, variables, env)
-    return out
 
 
 def _reply_payload(instance: JSON) -> JSONObject | None:

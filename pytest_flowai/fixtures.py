@@ -21,7 +21,20 @@ from pytest_flowai.transcript import Received, Transcript
 
 if TYPE_CHECKING:
     from pytest_flowai.session import FlowaiSession
-from pytest_flowai.spec.model import ActionKind, Conversation, ExpectEntry, ExtraMode, Turn
+from pytest_flowai.spec.model import (
+    Action,
+    Conversation,
+    Event,
+    ExpectEntry,
+    ExtraMode,
+    Handover,
+    Location,
+    Media,
+    Pause,
+    Resume,
+    Say,
+    Turn,
+)
 
 ExpectArg = Sequence[Mapping[str, JSON]] | None
 CHATS = pytest.StashKey[list["Chat"]]()
@@ -100,7 +113,7 @@ class Chat:
         `options`: timeout, settle, silence, patience, extra, unordered.
         """
         __tracebackhide__ = True
-        return self._turn(ActionKind.SAY, text, expect=expect, forbid=forbid, options=options)
+        return self._turn(Say(text=text), expect=expect, forbid=forbid, options=options)
 
     def event(
         self,
@@ -113,9 +126,7 @@ class Chat:
     ) -> Reply:
         """Trigger an event, with params written simply (`{"orderId": "42"}`)."""
         __tracebackhide__ = True
-        return self._turn(
-            ActionKind.EVENT, name, params=params, expect=expect, forbid=forbid, options=options
-        )
+        return self._turn(Event(name=name), params=params, expect=expect, forbid=forbid, options=options)
 
     def location(
         self,
@@ -128,10 +139,8 @@ class Chat:
     ) -> Reply:
         """Share a location (REST only, as in Flow.ai)."""
         __tracebackhide__ = True
-        value: JSONObject = {"lat": str(lat), "long": str(long)}
-        if title is not None:
-            value["title"] = title
-        return self._turn(ActionKind.LOCATION, value, expect=expect, forbid=forbid, options={})
+        action = Location(lat=str(lat), long=str(long), title=title)
+        return self._turn(action, expect=expect, forbid=forbid, options={})
 
     def media(
         self,
@@ -144,28 +153,24 @@ class Chat:
     ) -> Reply:
         """Send a media message (REST only, as in Flow.ai)."""
         __tracebackhide__ = True
-        value: JSONObject = {"mediaType": media_type, "url": url}
-        if mime_type is not None:
-            value["mimeType"] = mime_type
-        return self._turn(ActionKind.MEDIA, value, expect=expect, forbid=forbid, options={})
+        action = Media(media_type=media_type, url=url, mime_type=mime_type)
+        return self._turn(action, expect=expect, forbid=forbid, options={})
 
     def pause(self) -> None:
         """Pause the bot for this thread."""
-        self._turn(ActionKind.PAUSE, True, expect=None, options={})
+        self._turn(Pause(), expect=None, options={})
 
     def resume(self) -> None:
         """Resume the bot for this thread."""
-        self._turn(ActionKind.RESUME, True, expect=None, options={})
+        self._turn(Resume(), expect=None, options={})
 
     def handover(self, seconds_to_pause: float | None = None) -> None:
         """Hand the thread over to a human, pausing the bot (for `seconds_to_pause`, if given)."""
-        value: JSONObject = {} if seconds_to_pause is None else {"secondsToPause": seconds_to_pause}
-        self._turn(ActionKind.HANDOVER, value, expect=None, options={})
+        self._turn(Handover(seconds_to_pause=seconds_to_pause), expect=None, options={})
 
     def _turn(
         self,
-        action: ActionKind,
-        value: JSON,
+        action: Action,
         *,
         expect: ExpectArg,
         options: Mapping[str, JSON],
@@ -181,7 +186,6 @@ class Chat:
         turn = Turn(
             index=self._turns,
             action=action,
-            value=value,
             params=dict(params or {}),
             originator={},
             metadata={},

@@ -8,13 +8,21 @@ import pytest_flowai
 def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a deliberate change: this list changes with it."""
     assert sorted(pytest_flowai.__all__) == [
+        "Action",
         "ActionKind",
         "ConfigurationError",
         "Conversation",
         "EmulatorError",
+        "Event",
         "ExpectEntry",
         "ExtraMode",
         "FlowaiError",
+        "Handover",
+        "Location",
+        "Media",
+        "Pause",
+        "Resume",
+        "Say",
         "SchemaViolation",
         "Span",
         "SpecError",
@@ -26,6 +34,7 @@ def test_public_names_are_pinned() -> None:
         "Turn",
         "TurnFailed",
         "Violation",
+        "Wait",
         "load_spec",
         "load_spec_text",
     ]

@@ -1,12 +1,14 @@
 """Expectations: one `expect` entry against one reply bubble, and a turn's entries against its bubbles.
 
-Pure: no I/O, clock, asyncio or pytest; imports only errors, _json, jsonschema and spec.model (ExtraMode).
+Pure: no I/O, clock, asyncio or pytest; imports only errors, _json, jsonschema, spec.model (ExtraMode) and
+spec.interpolate (to fill an entry's placeholders).
 """
 
 from __future__ import annotations
 
 from pytest_flowai.expect._entry import Expectation, Save, compile_entry
 from pytest_flowai.expect._matchers import MATCHERS, Matcher
+from pytest_flowai.expect._template import EntryTemplate, fill_entry, template_of
 from pytest_flowai.expect._turn import EntryFailure, ForbiddenReply, TurnMatcher, TurnResult
 from pytest_flowai.expect._values import Bubble, Mismatch, bubbles_of
 
@@ -14,6 +16,7 @@ __all__ = [
     "MATCHERS",
     "Bubble",
     "EntryFailure",
+    "EntryTemplate",
     "Expectation",
     "ForbiddenReply",
     "Matcher",
@@ -23,4 +26,6 @@ __all__ = [
     "TurnResult",
     "bubbles_of",
     "compile_entry",
+    "fill_entry",
+    "template_of",
 ]

@@ -116,26 +116,46 @@ def compile_entry(
     spans: Mapping[str, Span] = MappingProxyType(dict(key_spans or {}))
     if not isinstance(data, Mapping):
         raise SpecError(f"an expect entry must be a mapping, got {quote(data)}", span=span)
-    checks: list[_Check] = []
+    parts = [compile_key(key, value, spans.get(key, span)) for key, value in data.items()]
+    return assemble(data, span, spans, parts)
+
+
+# One compiled key of an entry: a check, or the `save` paths.
+Part = _Check | tuple[Save, ...]
+
+
+def compile_key(key: str, value: JSON, where: Span) -> Part:
+    """Compile one key of an entry (``where`` is its line).
+
+    Raises:
+        SpecError: as `compile_entry`, for this key.
+    """
+    if key == "save":
+        return _compile_saves(value, where)
+    build = MATCHERS.get(key)
+    if build is None:
+        close = difflib.get_close_matches(key, _KEYS, n=1)
+        raise SpecError(
+            f"unknown expect key {quote(key)}",
+            span=where,
+            hint=f"did you mean {close[0]!r}?" if close else f"expect keys are: {', '.join(_KEYS)}",
+        )
+    matcher = build(value, where)
+    steps = parse_path(matcher.source) if matcher.source else ()
+    return _Check(key=key, matcher=matcher, steps=steps or ())
+
+
+def assemble(
+    data: Mapping[str, JSON], span: Span, key_spans: Mapping[str, Span], parts: list[Part]
+) -> Expectation:
+    """The entry from its compiled keys, in the entry's key order (``key_spans`` already read-only)."""
+    checks = tuple(part for part in parts if isinstance(part, _Check))
     saves: tuple[Save, ...] = ()
-    for key, value in data.items():
-        where = spans.get(key, span)
-        if key == "save":
-            saves = _compile_saves(value, where)
-            continue
-        build = MATCHERS.get(key)
-        if build is None:
-            close = difflib.get_close_matches(key, _KEYS, n=1)
-            raise SpecError(
-                f"unknown expect key {quote(key)}",
-                span=where,
-                hint=f"did you mean {close[0]!r}?" if close else f"expect keys are: {', '.join(_KEYS)}",
-            )
-        matcher = build(value, where)
-        steps = parse_path(matcher.source) if matcher.source else ()
-        checks.append(_Check(key=key, matcher=matcher, steps=steps or ()))
+    for part in parts:
+        if not isinstance(part, _Check):
+            saves = part
     return Expectation(
-        span=span, data=MappingProxyType(dict(data)), key_spans=spans, checks=tuple(checks), saves=saves
+        span=span, data=MappingProxyType(dict(data)), key_spans=key_spans, checks=checks, saves=saves
     )
 
 

@@ -36,7 +36,7 @@ def turns_to_record(conversation: Conversation, error: FlowaiError | None, updat
         return []  # a transport error: no turn's replies can be trusted
     chosen = []
     for turn in conversation.turns:
-        if turn.action.is_control or (failed is not None and turn.index > failed):
+        if turn.action.kind.is_control or (failed is not None and turn.index > failed):
             continue
         if (turn.expect is None and not turn.expect_none and turn.index != failed) or (
             update and turn.index == failed and turn.expect is not None

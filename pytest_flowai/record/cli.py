@@ -17,7 +17,7 @@ from pytest_flowai.errors import FlowaiError, Span
 from pytest_flowai.options import Options
 from pytest_flowai.record.entries import RecordedTurn, expectations, responses_of
 from pytest_flowai.record.volatile import Namer
-from pytest_flowai.spec.model import ActionKind, Conversation, Turn
+from pytest_flowai.spec.model import Conversation, Event, Say, Turn
 from pytest_flowai.transcript import Received, Transcript
 from pytest_flowai.transports import TRANSPORT_KINDS
 
@@ -86,8 +86,7 @@ def _turn(index: int, kind: str, value: str) -> tuple[Turn, JSONObject]:
         value = name
     turn = Turn(
         index=index,
-        action=ActionKind(kind),
-        value=value,
+        action=Event(name=value) if kind == "event" else Say(text=value),
         params=params,
         originator={},
         metadata={},

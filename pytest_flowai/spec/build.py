@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span
 from pytest_flowai.spec.model import (
+    Action,
     ActionKind,
     Conversation,
+    Event,
     ExpectEntry,
     ExtraMode,
+    Handover,
+    Location,
     Mark,
+    Media,
+    Pause,
+    Resume,
+    Say,
     TransportKind,
     Turn,
+    Wait,
 )
 from pytest_flowai.spec.rules import action_of, shared_names, turn_defines, turn_variables
 from pytest_flowai.spec.yamlload import MarkedDict, Position, end_line
@@ -77,7 +86,7 @@ class ConversationBuilder:
                 continue
             built = self._turn(len(turns), turn)
             if utterances and index in utterances:
-                built = dataclasses.replace(built, value=utterances[index])
+                built = dataclasses.replace(built, action=Say(text=utterances[index]))
             turns.append(built)
         name = root.get("name")
         title = name if isinstance(name, str) else default_name(self.ordinal)
@@ -103,7 +112,7 @@ class ConversationBuilder:
         )
 
     def _turn(self, index: int, turn: MarkedDict) -> Turn:
-        action = ActionKind(action_of(turn))
+        kind = ActionKind(action_of(turn))
         expect = turn.get("expect")
         entries = None
         if isinstance(expect, list):
@@ -112,8 +121,7 @@ class ConversationBuilder:
         unordered = _flag(turn.get("unordered"))
         return Turn(
             index=index + 1,
-            action=action,
-            value=_action_value(action, turn[action.value]),
+            action=_action(kind, turn[kind.value]),
             params=_object(turn.get("params")),
             originator=self._merged(turn, "originator"),
             metadata=self._merged(turn, "metadata"),
@@ -187,27 +195,38 @@ def _number_text(value: object) -> str:
     return str(value)
 
 
-def _action_value(action: ActionKind, raw: object) -> JSON:
-    match action:
-        case ActionKind.SAY | ActionKind.EVENT:
-            return str(raw)
+def _action(kind: ActionKind, raw: object) -> Action:
+    fields = raw if isinstance(raw, Mapping) else {}
+    match kind:
+        case ActionKind.SAY:
+            return Say(text=str(raw))
+        case ActionKind.EVENT:
+            return Event(name=str(raw))
         case ActionKind.LOCATION:
-            location = raw if isinstance(raw, Mapping) else {}
-            value: dict[str, JSON] = {
-                "lat": _number_text(location.get("lat")),
-                "long": _number_text(location.get("long")),
-            }
-            if "title" in location:
-                value["title"] = str(location["title"])
-            return value
+            return Location(
+                lat=_number_text(fields.get("lat")),
+                long=_number_text(fields.get("long")),
+                title=_optional_text(fields.get("title")),
+            )
         case ActionKind.MEDIA:
-            return _object(raw)
-        case ActionKind.PAUSE | ActionKind.RESUME:
-            return True
+            return Media(
+                media_type=str(fields.get("mediaType")),
+                url=str(fields.get("url")),
+                mime_type=_optional_text(fields.get("mimeType")),
+                title=_optional_text(fields.get("title")),
+            )
+        case ActionKind.PAUSE:
+            return Pause()
+        case ActionKind.RESUME:
+            return Resume()
         case ActionKind.HANDOVER:
-            return _object(raw)
+            return Handover(seconds_to_pause=_seconds(fields.get("secondsToPause")))
         case ActionKind.WAIT:
-            return float(raw) if isinstance(raw, int | float) else 0.0
+            return Wait(seconds=_seconds(raw) or 0.0)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _seconds(value: object) -> float | None:

@@ -39,6 +39,17 @@ def placeholders(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def is_template(value: JSON) -> bool:
+    """Whether interpolation can change ``value``: a string in it holds a placeholder or a ``{{``/``}}``."""
+    if isinstance(value, str):
+        return _TOKEN.search(value) is not None
+    if isinstance(value, dict):
+        return any(is_template(item) for item in value.values())
+    if isinstance(value, list):
+        return any(is_template(item) for item in value)
+    return False
+
+
 def fill(text: str, replace: Callable[[str], str]) -> str:
     """The text with each placeholder replaced by ``replace(name)`` and ``{{``/``}}`` unescaped."""
 
@@ -102,4 +113,4 @@ def interpolate(value: JSON, variables: Mapping[str, JSON], env: Mapping[str, st
     return value
 
 
-__all__ = ["UndefinedVariable", "as_text", "fill", "interpolate", "lookup", "placeholders"]
+__all__ = ["UndefinedVariable", "as_text", "fill", "interpolate", "is_template", "lookup", "placeholders"]

@@ -8,9 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
 
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span, SpecError
+
+if TYPE_CHECKING:
+    from pytest_flowai.expect import EntryTemplate
 
 
 class TransportKind(StrEnum):
@@ -50,6 +54,78 @@ class ActionKind(StrEnum):
 
 _CONTROL = frozenset({ActionKind.PAUSE, ActionKind.RESUME, ActionKind.HANDOVER, ActionKind.WAIT})
 
+# The actions, one class each. Strings may hold `{var}` placeholders: the runner fills them at run time.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Say:
+    """`say: TEXT`: send a text message."""
+
+    text: str
+    kind: ClassVar[ActionKind] = ActionKind.SAY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """`event: NAME`: trigger an event (its params are the turn's)."""
+
+    name: str
+    kind: ClassVar[ActionKind] = ActionKind.EVENT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    """`location: {lat, long, title?}`: share a location; the wire carries the coordinates as text."""
+
+    lat: str
+    long: str
+    title: str | None = None
+    kind: ClassVar[ActionKind] = ActionKind.LOCATION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Media:
+    """`media: {mediaType, url, mimeType?, title?}`: send a file by URL."""
+
+    media_type: str
+    url: str
+    mime_type: str | None = None
+    title: str | None = None
+    kind: ClassVar[ActionKind] = ActionKind.MEDIA
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause:
+    """`pause: true`: pause the bot for the thread."""
+
+    kind: ClassVar[ActionKind] = ActionKind.PAUSE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    """`resume: true`: resume the bot for the thread."""
+
+    kind: ClassVar[ActionKind] = ActionKind.RESUME
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handover:
+    """`handover: true` or `{secondsToPause: N}`: hand the thread to a human, pausing the bot."""
+
+    seconds_to_pause: float | None = None
+    kind: ClassVar[ActionKind] = ActionKind.HANDOVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait:
+    """`wait: SECONDS`: let time pass, still recording what arrives."""
+
+    seconds: float
+    kind: ClassVar[ActionKind] = ActionKind.WAIT
+
+
+Action = Say | Event | Location | Media | Pause | Resume | Handover | Wait
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpectEntry:
@@ -58,15 +134,15 @@ class ExpectEntry:
     data: Mapping[str, JSON]
     span: Span
     key_spans: Mapping[str, Span]
+    # Set once by `expect.template_of` on first use, so a loaded spec compiles each entry once, not per run.
+    compiled: EntryTemplate | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Turn:
     """One step of a conversation: one action, its options and what the bot should answer.
 
-    ``value`` by action: say/event: str; location: {"lat": str, "long": str, "title"?: str}; media:
-    {"mediaType", "url", "mimeType"?, "title"?}; pause/resume: True; handover: {} or {"secondsToPause": n};
-    wait: float seconds. ``originator`` and ``metadata`` are already merged over the spec's.
+    ``originator`` and ``metadata`` are already merged over the spec's.
     ``timeout``/``settle``/``silence``/``patience``/``extra`` are the turn's own (the conversation holds the
     defaults); ``unordered`` is the turn's, else the spec's. ``variables`` holds every placeholder name as
     written (``order``, ``user.name``, ``env.HOME``). ``forbid`` holds entries no reply may match: the first
@@ -74,8 +150,7 @@ class Turn:
     """
 
     index: int
-    action: ActionKind
-    value: JSON
+    action: Action
     params: Mapping[str, JSON]
     originator: Mapping[str, JSON]
     metadata: Mapping[str, JSON]
@@ -161,12 +236,21 @@ class SpecFile:
 
 
 __all__ = [
+    "Action",
     "ActionKind",
     "Conversation",
+    "Event",
     "ExpectEntry",
     "ExtraMode",
+    "Handover",
+    "Location",
     "Mark",
+    "Media",
+    "Pause",
+    "Resume",
+    "Say",
     "SpecFile",
     "TransportKind",
     "Turn",
+    "Wait",
 ]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-import time
 
 from plugin_helpers import FlowaiTester, lit
+from transcript_times import failed_turn_seconds
 
 # How the report names the demo bot's fallback bubble: its text cut at 80 characters.
 FALLBACK_BUBBLE = (
@@ -30,11 +30,11 @@ def test_forbid_ends_a_socket_turn_before_its_patience_and_timeout(flowai: Flowa
               - fallback: true
         """
     )
-    started = time.monotonic()
     result = flowai.run()
-    elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
-    assert elapsed < 5, f"the run took {elapsed:.1f}s: the forbidden reply did not end the turn"
+    # On the runner's clock (the transcript's stamps): well inside the 10 s of patience it would have waited.
+    seconds = failed_turn_seconds(result.stdout.str())
+    assert seconds < 5, f"the turn took {seconds:.2f}s: the forbidden reply did not end it"
     result.stdout.fnmatch_lines(
         [
             lit(
@@ -60,11 +60,10 @@ def test_forbid_without_expect_fails_fast_too(flowai: FlowaiTester) -> None:
             forbid: [{text: {similar: "Sorry, I did not get that"}}]
         """
     )
-    started = time.monotonic()
     result = flowai.run()
-    elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
-    assert elapsed < 5, f"the run took {elapsed:.1f}s: the forbidden reply did not end the turn"
+    seconds = failed_turn_seconds(result.stdout.str())
+    assert seconds < 5, f"the turn took {seconds:.2f}s: the forbidden reply did not end it"
     result.stdout.fnmatch_lines(
         ["*turn 1 of 'forbid only' failed: a forbidden reply arrived: *forbid entry 1"]
     )

@@ -8,6 +8,7 @@ import pytest
 
 from pytest_flowai.errors import SpecError, SpecSchemaError, SpecSyntaxError
 from pytest_flowai.spec import SpecLimits, load_spec, load_spec_text
+from pytest_flowai.spec.model import Say
 
 PATH = "test_orders.flowai.yaml"
 GOOD = "name: soda\nsteps:\n  - say: hello\n"
@@ -60,7 +61,7 @@ def test_control_character_is_named_at_its_place(char: str, named: str, escape: 
 def test_escaped_control_character_is_fine() -> None:
     """The same character written as an escape in double quotes is an ordinary part of the text."""
     spec = load_spec_text('name: soda\nsteps:\n  - say: "he\\ello"\n', PATH)
-    assert spec.conversations[0].turns[0].value == "he\x1bllo"
+    assert spec.conversations[0].turns[0].action == Say(text="he\x1bllo")
 
 
 def test_lone_surrogate_in_text_is_refused() -> None:

@@ -18,7 +18,7 @@ from pytest_flowai.spec import (
     load_spec,
     load_spec_text,
 )
-from pytest_flowai.spec.model import Mark
+from pytest_flowai.spec.model import Event, Handover, Location, Mark, Media, Pause, Resume, Say, Wait
 
 PATH = "test_shop.flowai.yaml"
 
@@ -67,7 +67,7 @@ def test_design_example_loads_into_the_model() -> None:
     assert conversation.vars == {"city": "Amsterdam"}
     assert conversation.span == Span(PATH, 1, 1)
     assert conversation.document == 0
-    assert [turn.action for turn in conversation.turns] == [
+    assert [turn.action.kind for turn in conversation.turns] == [
         ActionKind.SAY,
         ActionKind.SAY,
         ActionKind.EVENT,
@@ -82,7 +82,7 @@ def test_turn_fields_of_the_design_example() -> None:
     """Values, params, expectations, spans and variables of each turn are as written."""
     turns = load_spec_text(DESIGN_EXAMPLE, PATH).conversations[0].turns
     first, second, third, fourth, _, sixth = turns
-    assert first.value == "hello"
+    assert first.action == Say(text="hello")
     assert first.span == Span(PATH, 6, 5)
     assert first.end_line == 11
     assert first.expect is not None
@@ -96,12 +96,12 @@ def test_turn_fields_of_the_design_example() -> None:
     assert entry.span == Span(PATH, 8, 9)
     assert entry.key_spans["quickReplies"] == Span(PATH, 9, 9)
     assert entry.key_spans["step"] == Span(PATH, 11, 9)
-    assert second.value == "Yes"
+    assert second.action == Say(text="Yes")
     assert second.defines == frozenset({"order"})
-    assert third.value == "ORDER_SHIPPED"
+    assert third.action == Event(name="ORDER_SHIPPED")
     assert third.params == {"orderId": "{order}"}
     assert third.variables == frozenset({"order"})
-    assert fourth.value == {"lat": "52.37", "long": "4.89", "title": "Dam"}
+    assert fourth.action == Location(lat="52.37", long="4.89", title="Dam")
     assert sixth.expect is None
     assert sixth.expect_none is True
 
@@ -132,8 +132,8 @@ def test_yes_and_no_stay_strings() -> None:
         .conversations[0]
         .turns
     )
-    assert turns[0].value == "Yes"
-    assert turns[1].value == "no"
+    assert turns[0].action == Say(text="Yes")
+    assert turns[1].action == Say(text="no")
     assert turns[0].expect is not None
     assert turns[0].expect[0].data == {"quickReplies": ["Yes", "No", "on", "off", "y", "n"], "silent": False}
 
@@ -221,7 +221,7 @@ def test_params_simple_and_wire_forms_are_kept_as_written() -> None:
 
 
 def test_control_turn_values() -> None:
-    """pause/resume are True, handover is {} or {secondsToPause}, wait is float seconds."""
+    """pause/resume carry nothing, handover an optional secondsToPause, wait its seconds as a float."""
     turns = (
         load(
             """\
@@ -236,9 +236,16 @@ def test_control_turn_values() -> None:
         .conversations[0]
         .turns
     )
-    assert [t.value for t in turns] == [True, True, {}, {"secondsToPause": 30}, 2.0]
-    assert all(t.action.is_control for t in turns)
-    assert isinstance(turns[4].value, float)
+    assert [t.action for t in turns] == [
+        Pause(),
+        Resume(),
+        Handover(),
+        Handover(seconds_to_pause=30.0),
+        Wait(seconds=2.0),
+    ]
+    assert all(t.action.kind.is_control for t in turns)
+    assert isinstance(turns[4].action, Wait)
+    assert isinstance(turns[4].action.seconds, float)
 
 
 def test_send_actions_are_not_control() -> None:
@@ -261,8 +268,8 @@ def test_media_turn_value() -> None:
         .conversations[0]
         .turns[0]
     )
-    assert turn.action is ActionKind.MEDIA
-    assert turn.value == {"mediaType": "image", "url": "https://example.org/a.png", "mimeType": "image/png"}
+    assert turn.action.kind is ActionKind.MEDIA
+    assert turn.action == Media(media_type="image", url="https://example.org/a.png", mime_type="image/png")
 
 
 def test_timing_options_and_unordered_default() -> None:
@@ -368,8 +375,7 @@ def test_turn_cannot_expect_silence_and_replies() -> None:
     with pytest.raises(SpecError) as info:
         Turn(
             index=1,
-            action=ActionKind.SAY,
-            value="hi",
+            action=Say(text="hi"),
             params={},
             originator={},
             metadata={},

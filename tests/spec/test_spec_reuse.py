@@ -9,6 +9,7 @@ import pytest
 
 from pytest_flowai.errors import SpecError, SpecSchemaError
 from pytest_flowai.spec import SpecLimits, load_spec
+from pytest_flowai.spec.model import Say
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -50,10 +51,10 @@ def test_include_splices_turns_with_spans_in_the_included_file(tmp_path: Path) -
         """,
     )
     (conversation,) = load_spec(spec).conversations
-    assert [(t.index, t.value, t.span.path, t.span.line) for t in conversation.turns] == [
-        (1, "hi", str(spec), 3),
-        (2, "I am {user}", str(tmp_path / "shared/login.flowai.yaml"), 4),
-        (3, "bye", str(spec), 5),
+    assert [(t.index, t.action, t.span.path, t.span.line) for t in conversation.turns] == [
+        (1, Say(text="hi"), str(spec), 3),
+        (2, Say(text="I am {user}"), str(tmp_path / "shared/login.flowai.yaml"), 4),
+        (3, Say(text="bye"), str(spec), 5),
     ]
     assert conversation.vars == {"user": "ann"}
 
@@ -75,7 +76,7 @@ def test_include_of_the_same_file_by_hash_name(tmp_path: Path) -> None:
         """,
     )
     conversations = load_spec(spec).conversations
-    assert [t.value for t in conversations[1].turns] == ["hello", "hello"]
+    assert [t.action for t in conversations[1].turns] == [Say(text="hello"), Say(text="hello")]
 
 
 def test_include_cycle_is_reported_at_the_first_include_with_the_chain(
@@ -257,9 +258,9 @@ def test_one_of_file_expands_one_conversation_per_line(tmp_path: Path) -> None:
     (tmp_path / "greetings.txt").write_text("hello\nhi there\n\nhello\n", encoding="utf-8")
     spec = write(tmp_path, "a.flowai.yaml", "name: greet\nsteps:\n  - say: {one_of_file: greetings.txt}\n")
     conversations = load_spec(spec).conversations
-    assert [(c.name, c.turns[0].value) for c in conversations] == [
-        ("greet[hello]", "hello"),
-        ("greet[hi there]", "hi there"),
+    assert [(c.name, c.turns[0].action) for c in conversations] == [
+        ("greet[hello]", Say(text="hello")),
+        ("greet[hi there]", Say(text="hi there")),
     ]
 
 

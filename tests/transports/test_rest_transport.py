@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 from conftest import Emulators
@@ -71,15 +71,16 @@ def test_location_and_media_get_their_steps(healthy: TransportConfig) -> None:
 
 
 def test_receive_never_waits(healthy: TransportConfig) -> None:
-    """With nothing queued, receive returns None at once, whatever the timeout."""
+    """With nothing queued, receive(30) returns None without ever suspending: it cannot wait at all."""
 
-    async def scenario() -> float:
+    async def scenario() -> None:
         async with await open_transport("rest", healthy) as transport:
-            started = time.monotonic()
-            assert await transport.receive(30) is None
-            return time.monotonic() - started
+            receiving = transport.receive(30)
+            with pytest.raises(StopIteration) as finished:
+                receiving.send(None)  # one step of the coroutine: it returns instead of awaiting
+            assert finished.value.value is None
 
-    assert run(scenario) < 0.5
+    run(scenario)
 
 
 def test_a_wrong_api_key_is_refused_without_showing_it(emulators: Emulators) -> None:
@@ -124,14 +125,17 @@ def test_a_hanging_server_fails_at_the_timeout(emulators: Emulators) -> None:
     """A request the server holds fails with a TransportError once the send timeout has passed."""
     config = config_for(emulators(Fault.HANG))
 
-    async def scenario() -> float:
+    async def scenario() -> bool:
         async with await open_transport("rest", config) as transport:
-            started = time.monotonic()
+            # Order, not a measured time: a 0.25 s sleep started first has ended when the send gives up,
+            # and the send gives up within 3 s (else TimeoutError, not the TransportError, comes out).
+            floor = asyncio.create_task(asyncio.sleep(0.25))
             with pytest.raises(TransportError, match=r"sending a text message: no answer within 0.3s"):
-                await transport.send(text(new_thread(), "hello"), timeout=0.3)
-            return time.monotonic() - started
+                async with asyncio.timeout(3.0):
+                    await transport.send(text(new_thread(), "hello"), timeout=0.3)
+            return floor.done()
 
-    assert 0.25 <= run(scenario) < 3.0
+    assert run(scenario), "the send failed before its 0.3 s timeout"
 
 
 def test_a_closed_port_is_a_transport_error_naming_the_url(emulators: Emulators) -> None:
