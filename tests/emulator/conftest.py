@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from emulator_helpers import API_KEY, DEMO_BOT, FAST_WEBHOOKS
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulator import API_KEY, DEMO_BOT, FAST_WEBHOOKS
 
 
 @pytest.fixture(scope="session")

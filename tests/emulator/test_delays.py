@@ -10,7 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from emulator_helpers import (
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import Emulator
+from tests.helpers.emulator import (
     API_KEY,
     FAST_WEBHOOKS,
     client,
@@ -22,9 +25,6 @@ from emulator_helpers import (
     send_frame,
     webhook_receiver,
 )
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import Emulator
 
 THREAD = "delay-thread|channel"
 SAY_PACE: JSONObject = {"payload": {"type": "text", "speech": "pace"}}

@@ -8,7 +8,11 @@ import time
 
 import httpx
 import pytest
-from emulator_helpers import (
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai import schemas
+from pytest_flowai.emulator import Fault
+from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
@@ -19,10 +23,6 @@ from emulator_helpers import (
     run,
     until,
 )
-from websockets.exceptions import ConnectionClosed
-
-from pytest_flowai import schemas
-from pytest_flowai.emulator import Fault
 
 THREAD = "fault-thread"
 SAY_BYE = {"payload": {"type": "text", "speech": "bye"}}

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, DEMO_BOT, FAST_WEBHOOKS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulator import API_KEY, DEMO_BOT, FAST_WEBHOOKS
 
 FUZZ = settings(
     max_examples=250,

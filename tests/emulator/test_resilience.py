@@ -18,7 +18,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from emulator_helpers import (
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai.emulator import EmulatorThread
+from pytest_flowai.emulator.runtime import EndpointTokens, Turnstile
+from tests.helpers.emulator import (
     API_KEY,
     DEMO_BOT,
     client,
@@ -31,13 +36,8 @@ from emulator_helpers import (
     send_frame,
     socket_endpoint,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
-from pytest_flowai.emulator import EmulatorThread
-from pytest_flowai.emulator.runtime import EndpointTokens, Turnstile
-
-FLOOD = Path(__file__).with_name("socket_flood.py")
+FLOOD = Path(__file__).parents[1] / "helpers" / "socket_flood.py"
 
 
 # --- one client cannot slow another ------------------------------------------------------------------

@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, client, error_message, run, until, valid
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulator import API_KEY, client, error_message, run, until, valid
 
 THREAD = "6ecfd199-853a-448f-9f91-ef397588ff87|o_21361542"
 GREETINGS = (

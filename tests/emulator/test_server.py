@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, DEMO_BOT, client, run, valid
 
 from pytest_flowai.emulator import Emulator, EmulatorSettings, EmulatorThread, Fault
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.emulator import API_KEY, DEMO_BOT, client, run, valid
 
 ROOT = Path(__file__).parents[2]
 URL_LINE = re.compile(

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from emulator_helpers import DEMO_BOT
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
@@ -18,6 +17,7 @@ from pytest_flowai.emulator.store import FAILED, PENDING, Store, WebhookRecord
 from pytest_flowai.emulator.webhooks import RetryPolicy, is_loopback_url
 from pytest_flowai.emulator.wire import BadInput, parse_json
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.emulator import DEMO_BOT
 
 # --- settings -------------------------------------------------------------------------------------
 

@@ -8,7 +8,12 @@ import time
 
 import httpx
 import pytest
-from emulator_helpers import (
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
@@ -21,11 +26,6 @@ from emulator_helpers import (
     socket_endpoint,
     valid,
 )
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import EmulatorThread
 
 THREAD = "2f7c0d0e4a4b4f5e9b1f6c3a2d1e0f9a|channel-7"
 

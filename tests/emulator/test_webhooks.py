@@ -6,7 +6,10 @@ import logging
 
 import httpx
 import pytest
-from emulator_helpers import (
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulator import (
     API_KEY,
     client,
     error_message,
@@ -19,9 +22,6 @@ from emulator_helpers import (
     valid,
     webhook_receiver,
 )
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import EmulatorThread
 
 THREAD = "hook-thread|channel"
 

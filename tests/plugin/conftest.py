@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester, StartEmulator
 
 from pytest_flowai.emulator import EmulatorThread
 from pytest_flowai.emulator.settings import Fault
+from tests.helpers.plugin import API_KEY, BOT, CLIENT_ID, FlowaiTester, StartEmulator
 
 
 @pytest.fixture(scope="session")

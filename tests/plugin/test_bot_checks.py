@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import BOT, FlowaiTester, output
+
+from tests.helpers.plugin import BOT, FlowaiTester, output
 
 UNKNOWN_STEP = """
 name: greet

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, output
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, output
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_specs"
 # A quick passing conversation over REST (REST answers in the response: no settle to wait).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.plugin import API_KEY, BOT, CLIENT_ID, FlowaiTester
 
 GREETS = """
 name: greets

@@ -5,7 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import BOT, FlowaiTester, output
+
+from tests.helpers.plugin import BOT, FlowaiTester, output
 
 PASSING = "name: greets\nsettle: 0.01\nsteps:\n  - say: hello\n    expect:\n      - step: hello\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 import time
 
-from plugin_helpers import FlowaiTester, lit
+from tests.helpers.plugin import FlowaiTester, lit
 
 # How the report names the demo bot's fallback bubble: its text cut at 80 characters.
 FALLBACK_BUBBLE = (

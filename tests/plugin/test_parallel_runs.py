@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, BOT, FlowaiTester, StartEmulator
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.plugin import API_KEY, BOT, FlowaiTester, StartEmulator
 
 QUICK = """
 name: {name}

@@ -8,7 +8,8 @@ import re
 import time
 
 import pytest
-from plugin_helpers import FlowaiTester, StartEmulator
+
+from tests.helpers.plugin import FlowaiTester, StartEmulator
 
 HINT = (
     "  hint: if the bot is still typing, raise patience"

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
+
+from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, lit, output
 
 PASSING = """
 name: greets

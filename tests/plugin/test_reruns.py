@@ -6,9 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import API_KEY, FAST, FlowaiTester, StartEmulator, lit
 
 from pytest_flowai.emulator.settings import Fault
+from tests.helpers.plugin import API_KEY, FAST, FlowaiTester, StartEmulator, lit
 
 pytest.importorskip("pytest_rerunfailures")
 

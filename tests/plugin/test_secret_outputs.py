@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from plugin_helpers import LEAKY_KEY_SPEC, FlowaiTester, StartEmulator, output
+
+from tests.helpers.plugin import LEAKY_KEY_SPEC, FlowaiTester, StartEmulator, output
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_specs"
 # Spelled so that its base64, URL and JSON forms all differ from it.

@@ -6,9 +6,9 @@ import socket
 import time
 
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
 
 from pytest_flowai.emulator.settings import Fault
+from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, lit, output
 
 TWO_TURNS = """
 name: order

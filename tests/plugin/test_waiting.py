@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from plugin_helpers import FAST, FlowaiTester, StartEmulator, lit
+
+from tests.helpers.plugin import FAST, FlowaiTester, StartEmulator, lit
 
 
 def test_slow_bot_fails_at_the_turn_timeout_showing_what_arrived(

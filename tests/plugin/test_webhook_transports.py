@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FAST, FlowaiTester, output
-from webhook_relay import Relay, free_port
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.plugin import API_KEY, BOT, CLIENT_ID, FAST, FlowaiTester, output
+from tests.helpers.webhook_relay import Relay, free_port
 
 REST_EVENTS = ["message", "paused", "resumed", "takeover"]
 KEY = "dashboard-verify-key-5d1f"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from transport_helpers import API_KEY, BOT, CLIENT_ID, config_for
 
 from pytest_flowai.emulator import EmulatorThread, Fault
 from pytest_flowai.transports import TransportConfig
-
-Emulators = Callable[[Fault | None], EmulatorThread]
+from tests.helpers.transport import API_KEY, BOT, CLIENT_ID, Emulators, config_for
 
 
 @pytest.fixture(scope="session")

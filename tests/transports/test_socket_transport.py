@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Emulators
-from transport_helpers import API_KEY, config_for, new_thread, reply_texts, run, text, unused_port
 
 from pytest_flowai.emulator import Fault
 from pytest_flowai.errors import SchemaViolation, TransportError
@@ -18,6 +16,16 @@ from pytest_flowai.transports import (
     SocketTransport,
     TransportConfig,
     open_transport,
+)
+from tests.helpers.transport import (
+    API_KEY,
+    Emulators,
+    config_for,
+    new_thread,
+    reply_texts,
+    run,
+    text,
+    unused_port,
 )
 
 GREETINGS = {

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from pytest_flowai.emulator import EmulatorThread
+from pytest_flowai.emulator import EmulatorThread, Fault
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig
 
 BOT = Path(__file__).resolve().parents[2] / "example_specs" / "bot"
@@ -18,6 +18,8 @@ CLIENT_ID = "transport-tests-client"
 TEST_DEADLINE = 20.0  # no transport test may take longer than this
 
 T = TypeVar("T")
+# `emulators(fault)`: the running emulator with that fault (None: healthy), started once per session.
+Emulators = Callable[[Fault | None], EmulatorThread]
 
 
 def config_for(emulator: EmulatorThread, **changes: str) -> TransportConfig:
