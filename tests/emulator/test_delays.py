@@ -14,8 +14,6 @@ import pytest
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import Emulator
 from tests.helpers.emulator import (
-    API_KEY,
-    FAST_WEBHOOKS,
     client,
     nothing_arrives,
     open_socket,
@@ -25,6 +23,7 @@ from tests.helpers.emulator import (
     send_frame,
     webhook_receiver,
 )
+from tests.helpers.emulators import API_KEY, in_process
 
 THREAD = "delay-thread|channel"
 SAY_PACE: JSONObject = {"payload": {"type": "text", "speech": "pace"}}
@@ -55,8 +54,7 @@ def flows(tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def paced(flows: Path) -> AsyncIterator[Emulator]:
-    emulator = Emulator(flows=flows, api_key=API_KEY, **FAST_WEBHOOKS)
-    await emulator.start()
+    emulator = await in_process(flows=flows)
     try:
         yield emulator
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,9 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator.engine import BOT_ORIGINATOR, Inbound, InboundKind, Outcome, ThreadState, respond
 from pytest_flowai.emulator.flows import Bot, bot_from_data, load_bot
+from tests.helpers.paths import DEMO_BOT
 
 NOW = datetime(2024, 5, 17, 12, 30, 15, 123456, tzinfo=UTC)
-DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
 
 
 def text_action(*texts: str, **payload: JSON) -> JSONObject:

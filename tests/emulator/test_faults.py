@@ -16,13 +16,13 @@ from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
-    in_process,
     nothing_arrives,
     open_socket,
     receive,
     run,
     until,
 )
+from tests.helpers.emulators import in_process
 
 THREAD = "fault-thread"
 SAY_BYE = {"payload": {"type": "text", "speech": "bye"}}

@@ -13,8 +13,7 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator.flows import StepType, bot_from_data, load_bot
 from pytest_flowai.errors import EmulatorError
-
-DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
+from tests.helpers.paths import DEMO_BOT
 
 
 def hello_flow(title: str = "Greeting", **extra: object) -> JSONObject:

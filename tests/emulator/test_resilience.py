@@ -24,18 +24,17 @@ from websockets.exceptions import ConnectionClosed
 from pytest_flowai.emulator import EmulatorThread
 from pytest_flowai.emulator.runtime import EndpointTokens, Turnstile
 from tests.helpers.emulator import (
-    API_KEY,
-    DEMO_BOT,
     client,
     close_code,
     error_message,
-    in_process,
     open_socket,
     receive,
     run,
     send_frame,
     socket_endpoint,
 )
+from tests.helpers.emulators import API_KEY, CLIENT_ID, in_process
+from tests.helpers.paths import DEMO_BOT
 
 FLOOD = Path(__file__).parents[1] / "helpers" / "socket_flood.py"
 
@@ -50,7 +49,7 @@ async def _emulator_process() -> AsyncIterator[str]:
         sys.executable,
         "-m",
         "pytest_flowai.emulator.cli",
-        *("--flows", str(DEMO_BOT), "--port", "0", "--api-key", API_KEY),
+        *("--flows", str(DEMO_BOT), "--port", "0", "--api-key", API_KEY, "--client-id", CLIENT_ID),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -98,7 +97,7 @@ def test_busy_sockets_leave_another_clients_ping_fast() -> None:
         async with _emulator_process() as url, open_socket(url) as probe:
             baseline = statistics.median(await _ping_times(probe))
             flood = await asyncio.create_subprocess_exec(
-                sys.executable, str(FLOOD), url, "20", "95", stdout=asyncio.subprocess.PIPE
+                sys.executable, str(FLOOD), url, "20", "95", CLIENT_ID, stdout=asyncio.subprocess.PIPE
             )
             try:
                 assert flood.stdout is not None

@@ -9,7 +9,8 @@ import pytest
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
-from tests.helpers.emulator import API_KEY, client, error_message, run, until, valid
+from tests.helpers.emulator import client, error_message, run, until, valid
+from tests.helpers.emulators import API_KEY
 
 THREAD = "6ecfd199-853a-448f-9f91-ef397588ff87|o_21361542"
 GREETINGS = (

@@ -13,7 +13,8 @@ from websockets.exceptions import ConnectionClosed
 
 from pytest_flowai.emulator import EmulatorSettings, EmulatorThread
 from pytest_flowai.emulator.app import build_app
-from tests.helpers.emulator import DEMO_BOT, close_code, error_message, run
+from tests.helpers.emulator import close_code, error_message, run
+from tests.helpers.paths import DEMO_BOT
 
 # Reached by clientId, not by the API key (the socket API is public, as in Flow.ai's web chat).
 _PUBLIC = {"/socket.info", "/socket.info/"}

@@ -17,7 +17,9 @@ import pytest
 
 from pytest_flowai.emulator import Emulator, EmulatorSettings, EmulatorThread, Fault
 from pytest_flowai.errors import EmulatorError
-from tests.helpers.emulator import API_KEY, DEMO_BOT, client, run, valid
+from tests.helpers.emulator import client, run, valid
+from tests.helpers.emulators import API_KEY
+from tests.helpers.paths import DEMO_BOT
 
 ROOT = Path(__file__).parents[2]
 URL_LINE = re.compile(

@@ -17,7 +17,7 @@ from pytest_flowai.emulator.store import FAILED, PENDING, Store, WebhookRecord
 from pytest_flowai.emulator.webhooks import RetryPolicy, is_loopback_url
 from pytest_flowai.emulator.wire import BadInput, parse_json
 from pytest_flowai.errors import EmulatorError
-from tests.helpers.emulator import DEMO_BOT
+from tests.helpers.paths import DEMO_BOT
 
 # --- settings -------------------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
-    in_process,
     nothing_arrives,
     open_socket,
     receive,
@@ -26,6 +25,7 @@ from tests.helpers.emulator import (
     socket_endpoint,
     valid,
 )
+from tests.helpers.emulators import CLIENT_ID, in_process
 
 THREAD = "2f7c0d0e4a4b4f5e9b1f6c3a2d1e0f9a|channel-7"
 
@@ -176,9 +176,9 @@ def test_binary_frames_get_an_error(emu: EmulatorThread) -> None:
     [
         ({"sessionId": "s"}, {}, 400, "clientId"),
         ({"clientId": "someone-else", "sessionId": "s"}, {}, 401, "someone-else"),
-        ({"clientId": "flowai-emulator"}, {}, 400, "sessionId"),
+        ({"clientId": CLIENT_ID}, {}, 400, "sessionId"),
         ({}, {"x-flowai-clientid": "null", "x-flowai-sessionid": "s"}, 400, "clientId"),
-        ({}, {"x-flowai-clientid": "flowai-emulator", "x-flowai-sessionid": "undefined"}, 400, "sessionId"),
+        ({}, {"x-flowai-clientid": CLIENT_ID, "x-flowai-sessionid": "undefined"}, 400, "sessionId"),
     ],
 )
 def test_socket_info_rejects_bad_identity(

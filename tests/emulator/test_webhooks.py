@@ -10,7 +10,6 @@ import pytest
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
 from tests.helpers.emulator import (
-    API_KEY,
     client,
     error_message,
     open_socket,
@@ -22,6 +21,7 @@ from tests.helpers.emulator import (
     valid,
     webhook_receiver,
 )
+from tests.helpers.emulators import API_KEY
 
 THREAD = "hook-thread|channel"
 

@@ -6,15 +6,11 @@ import asyncio
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 from pytest_flowai.emulator import EmulatorThread, Fault
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig
 
-BOT = Path(__file__).resolve().parents[2] / "example_specs" / "bot"
-API_KEY = "sk-transport-tests-secret"
-CLIENT_ID = "transport-tests-client"
 TEST_DEADLINE = 20.0  # no transport test may take longer than this
 
 T = TypeVar("T")

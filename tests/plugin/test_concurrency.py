@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from pytest_flowai.emulator import EmulatorThread
-from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, output
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.paths import EXAMPLES
+from tests.helpers.plugin import FlowaiTester, output
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "example_specs"
 # A quick passing conversation over REST (REST answers in the response: no settle to wait).
 QUICK = """
 name: {name}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.plugin import API_KEY, CLIENT_ID, StartEmulator, output
+from tests.helpers.emulators import API_KEY, CLIENT_ID, StartEmulator
+from tests.helpers.plugin import output
 
 # The test's own bot: two enabled flows (with NOTHING, EVENT and UNKNOWN steps) and a disabled one.
 BOT = """

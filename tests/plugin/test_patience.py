@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.helpers.plugin import FlowaiTester, StartEmulator
+from tests.helpers.emulators import StartEmulator
+from tests.helpers.plugin import FlowaiTester
 
 HINT = (
     "  hint: if the bot is still typing, raise patience"

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, lit, output
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FlowaiTester, lit, output
 
 PASSING = """
 name: greets

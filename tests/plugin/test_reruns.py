@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pytest_flowai.emulator.settings import Fault
-from tests.helpers.plugin import API_KEY, FAST, FlowaiTester, StartEmulator, lit
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FAST, FlowaiTester, lit
 
 pytest.importorskip("pytest_rerunfailures")
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from pytest_flowai.emulator.settings import Fault
-from tests.helpers.plugin import API_KEY, FlowaiTester, StartEmulator, lit, output
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FlowaiTester, lit, output
 
 TWO_TURNS = """
 name: order

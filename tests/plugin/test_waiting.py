@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.helpers.plugin import FAST, FlowaiTester, StartEmulator, lit
+from tests.helpers.emulators import StartEmulator
+from tests.helpers.plugin import FAST, FlowaiTester, lit
 
 
 def test_slow_bot_fails_at_the_turn_timeout_showing_what_arrived(

@@ -9,16 +9,8 @@ import pytest
 from pytest_flowai.emulator import Fault
 from pytest_flowai.errors import SchemaViolation, TransportError
 from pytest_flowai.transports import Incoming, Notice, Outgoing, OutgoingKind, TransportConfig, open_transport
-from tests.helpers.transport import (
-    API_KEY,
-    Emulators,
-    config_for,
-    new_thread,
-    reply_texts,
-    run,
-    text,
-    unused_port,
-)
+from tests.helpers.emulators import API_KEY
+from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text, unused_port
 
 GREETINGS = {
     "Hi there! Welcome to Pizza Bella. What can I do for you?",
