@@ -13,6 +13,7 @@ import pytest
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import Emulator
+from tests.helpers.dig import dig
 from tests.helpers.emulator import (
     client,
     nothing_arrives,
@@ -78,8 +79,12 @@ def test_socket_sends_the_step_in_one_frame_with_its_delays(flows: Path) -> None
             return reply
 
     reply = run(scenario())
-    responses = reply["payload"]["messages"][0]["responses"]  # type: ignore[index,call-overload]
-    assert [(r["payload"]["text"], r["delay"]) for r in responses] == [("one", 0), ("two", 20), ("three", 30)]
+    responses = dig(reply, "payload", "messages", 0, "responses")
+    assert [(dig(r, "payload", "text"), dig(r, "delay")) for r in responses] == [
+        ("one", 0),
+        ("two", 20),
+        ("three", 30),
+    ]
 
 
 def test_rest_webhooks_get_each_delayed_response_later(flows: Path) -> None:

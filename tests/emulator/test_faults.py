@@ -11,6 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from pytest_flowai import schemas
+from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import Fault
 from tests.helpers.emulator import (
     client,
@@ -142,7 +143,7 @@ def test_hang_lets_the_emulator_stop_promptly() -> None:
 def test_error_replaces_the_reply() -> None:
     """Fault error: an error frame after message.delivered; a 503 JSON error over REST."""
 
-    async def scenario() -> tuple[dict[str, object], httpx.Response, httpx.Response]:
+    async def scenario() -> tuple[JSONObject, httpx.Response, httpx.Response]:
         emulator = await in_process(fault=Fault.ERROR)
         try:
             async with open_socket(emulator.url) as ws:

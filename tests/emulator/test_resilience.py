@@ -201,9 +201,12 @@ def test_asking_for_endpoints_evicts_only_the_askers_own() -> None:
     victim = tokens.issue("victim")
     assert victim is not None
     mine = [tokens.issue("attacker") for _ in range(10_001)]
+    newest, oldest = mine[-1], mine[0]
+    assert newest is not None
+    assert oldest is not None
     assert tokens.redeem(victim) is None
-    assert tokens.redeem(mine[-1]) is None
-    assert "unknown" in (tokens.redeem(mine[0]) or "")
+    assert tokens.redeem(newest) is None
+    assert "unknown" in (tokens.redeem(oldest) or "")
 
 
 def test_many_session_ids_are_refused_not_evicting() -> None:
@@ -457,7 +460,7 @@ def test_the_reply_order_holds_under_a_burst() -> None:
             async with open_socket(emulator.url) as ws:
                 for trace in range(1, 11):
                     await ws.send(send_frame("burst", "hello", trace_id=trace))
-                seen = []
+                seen: list[tuple[str, int]] = []
                 while len(seen) < 20:
                     frame = await receive(ws)
                     payload = frame.get("payload")

@@ -9,6 +9,7 @@ import pytest
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.dig import dig
 from tests.helpers.emulator import client, error_message, run, until, valid
 from tests.helpers.emulators import API_KEY
 
@@ -46,10 +47,10 @@ async def say(http: httpx.AsyncClient, speech: str, thread: str = THREAD, **extr
 def texts(result: JSONObject) -> list[str]:
     """The text bubbles of a reply, in order."""
     return [
-        r["payload"]["text"]
-        for m in result["messages"]  # type: ignore[union-attr]
-        for r in m["responses"]  # type: ignore[index,union-attr]
-        if r["type"] == "text"  # type: ignore[index]
+        dig(r, "payload", "text")
+        for m in dig(result, "messages")
+        for r in dig(m, "responses")
+        if dig(r, "type") == "text"
     ]
 
 
@@ -91,7 +92,7 @@ def test_sync_mode_ignores_delays(emu: EmulatorThread) -> None:
 
     result = run(scenario())
     assert len(result["messages"]) == 1  # type: ignore[arg-type]
-    kinds = [r["type"] for r in result["messages"][0]["responses"]]  # type: ignore[index]
+    kinds = [dig(r, "type") for r in dig(result, "messages", 0, "responses")]
     assert kinds == ["text", "carousel"]
 
 
@@ -121,7 +122,7 @@ def test_event_location_and_media_messages(emu: EmulatorThread) -> None:
         async with client(emu.url) as http:
             for body in bodies:
                 response = await http.post(f"/rest/v1/messages/{THREAD}?sync=true", json=body)
-                results.append(valid(response.json(), "rest.sync-result")["result"])  # type: ignore[index,call-overload]
+                results.append(dig(valid(response.json(), "rest.sync-result"), "result"))
             history = await http.get(f"/rest/v1/messages/{THREAD}?sync=true")
             sent = [
                 entry["messages"][0]["responses"][0]["type"]
@@ -133,8 +134,8 @@ def test_event_location_and_media_messages(emu: EmulatorThread) -> None:
 
     shipped, location, image = run(scenario())
     assert texts(shipped) == ["Good news! Order 42 is on its way."]
-    assert [r["type"] for r in location["messages"][0]["responses"]] == ["text", "location"]  # type: ignore[index]
-    assert image["messages"][0]["step"]["stepId"] == "photo-received"  # type: ignore[index]
+    assert [dig(r, "type") for r in dig(location, "messages", 0, "responses")] == ["text", "location"]
+    assert dig(image, "messages", 0, "step", "stepId") == "photo-received"
 
 
 def test_async_send_answers_ok(emu: EmulatorThread) -> None:
@@ -305,7 +306,7 @@ def test_history_pages_hold_twenty_entries(emu: EmulatorThread) -> None:
                 response = await http.get(
                     f"/rest/v1/messages/{THREAD}", params={"sync": "true", "page": page}
                 )
-                pages.append(valid(response.json(), "rest.history")["result"])  # type: ignore[index,call-overload]
+                pages.append(dig(valid(response.json(), "rest.history"), "result"))
             return pages
 
     first, second, third = run(scenario())
@@ -350,7 +351,8 @@ def test_threads_list_in_creation_order(emu: EmulatorThread) -> None:
             for index in range(3):
                 await say(http, "hello", thread=f"t-{index}|channel")
             response = await http.get("/rest/v1/threads?sync=true")
-            return valid(response.json(), "rest.threads")["result"]  # type: ignore[index,call-overload,no-any-return]
+            result: JSONObject = dig(valid(response.json(), "rest.threads"), "result")
+            return result
 
     result = run(scenario())
     assert result["threads"] == ["t-0|channel", "t-1|channel", "t-2|channel"]
@@ -394,7 +396,7 @@ def test_takeover_and_handover_pause_indefinitely(emu: EmulatorThread, route: st
         async with client(emu.url) as http:
             response = await http.post(f"/rest/v1/{route}/{THREAD}")
             valid(response.json(), "rest.ok")
-            return await _status(http)(), (await say(http, "hello"))["messages"]
+            return await _status(http)(), dig(await say(http, "hello"), "messages")
 
     assert run(scenario()) == (True, [])
 
@@ -438,8 +440,8 @@ def test_moderator_message_pauses_the_bot(emu: EmulatorThread) -> None:
     async def scenario() -> tuple[list[Any], bool, list[Any]]:
         async with client(emu.url) as http:
             moderator = {"name": "Agent", "role": "moderator"}
-            first = (await say(http, "hello", originator=moderator))["messages"]
-            return first, await _status(http)(), (await say(http, "hello"))["messages"]
+            first = dig(await say(http, "hello", originator=moderator), "messages")
+            return first, await _status(http)(), dig(await say(http, "hello"), "messages")
 
     assert run(scenario()) == ([], True, [])
 
@@ -450,7 +452,7 @@ def test_handover_action_pauses_the_bot(emu: EmulatorThread) -> None:
     async def scenario() -> tuple[list[str], bool]:
         async with client(emu.url) as http:
             result = await say(http, "talk to a human")
-            kinds = [r["type"] for r in result["messages"][0]["responses"]]  # type: ignore[index]
+            kinds = [dig(r, "type") for r in dig(result, "messages", 0, "responses")]
             return kinds, await _status(http)()
 
     assert run(scenario()) == (["text", "note", "handover"], True)

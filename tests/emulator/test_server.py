@@ -80,7 +80,7 @@ def test_settings_object_and_overrides() -> None:
 def test_thread_start_failures_are_emulator_errors(kwargs: dict[str, object], words: str) -> None:
     """EmulatorThread.start raises EmulatorError with the reason (bad flows, settings or database)."""
     with pytest.raises(EmulatorError, match=words):
-        EmulatorThread(**kwargs).start()  # type: ignore[arg-type]
+        EmulatorThread(**kwargs).start()
 
 
 def test_port_in_use_is_an_emulator_error() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.dig import dig
 from tests.helpers.emulator import (
     client,
     error_message,
@@ -185,12 +186,12 @@ def test_deliveries_of_a_thread_keep_their_order(emu: EmulatorThread) -> None:
             await register(http, receiver.url, ["message"])
             for speech in speeches:
                 await http.post(f"/rest/v1/messages/{THREAD}", json=say(speech))
-            replies = []
+            replies: list[str] = []
             while len(replies) < len(speeches):
                 body = await receiver.next_body()
-                message = body["payload"]["messages"][0]  # type: ignore[index,call-overload]
-                if message["responses"][0]["type"] == "text":  # the menu's carousel comes on its own
-                    replies.append(message["replyTo"])
+                message = dig(body, "payload", "messages", 0)
+                if dig(message, "responses", 0, "type") == "text":  # the menu's carousel comes on its own
+                    replies.append(dig(message, "replyTo"))
             return replies
 
     assert run(scenario()) == speeches
