@@ -17,6 +17,7 @@ import pytest
 
 from pytest_flowai.emulator import Emulator, EmulatorSettings, EmulatorThread, Fault
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.dig import dig
 from tests.helpers.emulator import client, run, valid
 from tests.helpers.emulators import API_KEY
 from tests.helpers.paths import DEMO_BOT
@@ -123,7 +124,7 @@ def test_file_database_keeps_threads_across_restarts(tmp_path: Path) -> None:
         answer = httpx.get(
             f"{emu.url}/rest/v1/threads?sync=true", headers={"Authorization": API_KEY}, trust_env=False
         )
-    assert valid(answer.json(), "rest.threads")["result"]["threads"] == ["kept"]  # type: ignore[index,call-overload]
+    assert dig(valid(answer.json(), "rest.threads"), "result", "threads") == ["kept"]
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -201,7 +202,10 @@ def test_cli_prints_a_generated_key_once_and_stops_on_sigterm(
 ) -> None:
     """Without a key the command prints the one it generated (no user's secret); SIGTERM exits 0."""
     process = _start_cli(cli_process)
-    url = URL_LINE.match(_read_line(process)).group(1)  # type: ignore[union-attr]
+    line = _read_line(process)
+    found = URL_LINE.match(line)
+    assert found, line
+    url = found.group(1)
     key_line = _read_line(process)
     key = key_line.split()[2]
     assert key_line.startswith("api key: ")

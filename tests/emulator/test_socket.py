@@ -50,8 +50,8 @@ def test_message_send_gets_delivered_then_received(emu: EmulatorThread) -> None:
     }
     assert received["type"] == "message.received"
     payload = received["payload"]
-    assert payload["threadId"] == THREAD  # type: ignore[index,call-overload]
-    assert payload["messages"][0]["step"]["stepId"] == "hello"  # type: ignore[index,call-overload]
+    assert dig(payload, "threadId") == THREAD
+    assert dig(payload, "messages", 0, "step", "stepId") == "hello"
 
 
 def test_sdk_shaped_client_is_accepted(emu: EmulatorThread) -> None:

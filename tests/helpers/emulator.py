@@ -142,8 +142,9 @@ class Receiver:
         self.attempts += 1
         if self.attempts <= self.fail_first:
             return JSONResponse({"try": "again"}, status_code=self.fail_status)
-        body = await request.json()
-        self.bodies.put_nowait(valid(body, "webhook"))  # type: ignore[arg-type]
+        body = valid(await request.json(), "webhook")
+        assert isinstance(body, dict)
+        self.bodies.put_nowait(body)
         return Response(status_code=204)
 
 
