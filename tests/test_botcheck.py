@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pytest_flowai.botcheck import BotShape, Finding, check, shape_of
 from pytest_flowai.options import Options
+from pytest_flowai.secret import Secret
 from pytest_flowai.session import FlowaiSession
 from pytest_flowai.spec import load_spec_text
 
@@ -147,7 +148,7 @@ def test_a_real_bot_without_flow_files_is_unknown() -> None:
     options = Options(
         url="http://127.0.0.1:9",
         client_id="c",
-        api_key="k",
+        api_key=Secret("k"),
         transport="socket",
         timeout=1,
         settle=0,

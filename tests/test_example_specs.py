@@ -17,9 +17,9 @@ import pytest
 from pytest_flowai import SpecError, load_spec_text
 from pytest_flowai.emulator.flows import load_bot
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.paths import DEMO_BOT, EXAMPLES
+from tests.helpers.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "example_specs"
 README = ROOT / "README.md"
 MIN_SPECS = 14
 # Generous: the socket run takes about 15 s on a laptop; a hang must still end the test.
@@ -94,7 +94,7 @@ def test_broken_example_shows_what_was_said_and_where(tmp_path: Path) -> None:
     line = broken.splitlines().index("        step: Menu") + 1
 
     # `--option=value`: pytest would otherwise take the flows path for a test path when it looks for rootdir.
-    result = _pytest(f"--flowai-emulator-flows={EXAMPLES / 'bot'}", "--flowai-transport=rest", cwd=tmp_path)
+    result = _pytest(f"--flowai-emulator-flows={DEMO_BOT}", "--flowai-transport=rest", cwd=tmp_path)
     output = result.stdout + result.stderr
 
     assert result.returncode == 1, output
@@ -177,7 +177,7 @@ def test_readme_yaml_snippets_are_valid_specs() -> None:
 
 def test_readmes_refer_to_no_file_outside_the_repository() -> None:
     """The README and the demo bot's README name no file outside the repository, and their links resolve."""
-    for readme in (README, EXAMPLES / "bot" / "README.md"):
+    for readme in (README, DEMO_BOT / "README.md"):
         text = readme.read_text(encoding="utf-8")
         assert [word for word in ("DESIGN.md", "PROTOCOL-NOTES", "STYLE.md", "shared/") if word in text] == []
         links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)

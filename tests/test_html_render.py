@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_flowai._json import JSONObject
+from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.report import html_page as html_report
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 
@@ -28,11 +28,11 @@ COVERAGE = {
 }  # fmt: skip
 
 
-def _reply(*responses: object, step: str = "Hello") -> JSONObject:
+def _reply(*responses: JSON, step: str = "Hello") -> JSONObject:
     return {
         "threadId": "t",
         "messages": [{"responses": list(responses), "flow": {"title": "Greeting"}, "step": {"title": step}}],
-    }  # type: ignore[dict-item]
+    }
 
 
 def _transcript(name: str = "hi", *replies: JSONObject) -> Transcript:
@@ -93,7 +93,7 @@ def test_malformed_responses_render_as_json() -> None:
 
 def test_links_only_for_web_schemes() -> None:
     """A button or media URL becomes a link only for http(s), mailto or tel; anything else stays text."""
-    card = {
+    card: JSON = {
         "title": "x",
         "media": {"url": "data:image/png;base64,AAAA", "type": "image"},
         "buttons": [

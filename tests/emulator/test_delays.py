@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from emulator_helpers import (
-    API_KEY,
-    FAST_WEBHOOKS,
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import Emulator
+from tests.helpers.dig import dig
+from tests.helpers.emulator import (
     client,
     nothing_arrives,
     open_socket,
@@ -22,9 +24,7 @@ from emulator_helpers import (
     send_frame,
     webhook_receiver,
 )
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import Emulator
+from tests.helpers.emulators import API_KEY, in_process
 
 THREAD = "delay-thread|channel"
 SAY_PACE: JSONObject = {"payload": {"type": "text", "speech": "pace"}}
@@ -55,8 +55,7 @@ def flows(tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def paced(flows: Path) -> AsyncIterator[Emulator]:
-    emulator = Emulator(flows=flows, api_key=API_KEY, **FAST_WEBHOOKS)
-    await emulator.start()
+    emulator = await in_process(flows=flows)
     try:
         yield emulator
     finally:
@@ -80,8 +79,12 @@ def test_socket_sends_the_step_in_one_frame_with_its_delays(flows: Path) -> None
             return reply
 
     reply = run(scenario())
-    responses = reply["payload"]["messages"][0]["responses"]  # type: ignore[index,call-overload]
-    assert [(r["payload"]["text"], r["delay"]) for r in responses] == [("one", 0), ("two", 20), ("three", 30)]
+    responses = dig(reply, "payload", "messages", 0, "responses")
+    assert [(dig(r, "payload", "text"), dig(r, "delay")) for r in responses] == [
+        ("one", 0),
+        ("two", 20),
+        ("three", 30),
+    ]
 
 
 def test_rest_webhooks_get_each_delayed_response_later(flows: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,10 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator.engine import BOT_ORIGINATOR, Inbound, InboundKind, Outcome, ThreadState, respond
 from pytest_flowai.emulator.flows import Bot, bot_from_data, load_bot
+from tests.helpers.dig import dig
+from tests.helpers.paths import DEMO_BOT
 
 NOW = datetime(2024, 5, 17, 12, 30, 15, 123456, tzinfo=UTC)
-DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
 
 
 def text_action(*texts: str, **payload: JSON) -> JSONObject:
@@ -93,7 +93,7 @@ def test_token_overlap_at_threshold_matches() -> None:
     assert answered(outcome) is None  # 2 shared of 5 words: 0.4
     outcome = say(bot_of(step("Order", "INTENT", "order a pizza")), "order pizza")
     assert answered(outcome) == "Order"  # 2 shared of 3 words
-    assert outcome.messages[0]["intents"][0]["confidence"] == pytest.approx(0.6667)  # type: ignore[index,call-overload]
+    assert dig(outcome.messages[0], "intents", 0, "confidence") == pytest.approx(0.6667)
 
 
 def test_overlap_below_threshold_does_not_match() -> None:
@@ -418,8 +418,8 @@ def test_replies_do_not_share_mutable_state() -> None:
     """Changing a reply's originator or params leaves BOT_ORIGINATOR and the thread's state untouched."""
     outcome = say(bot_of(step("Hi", "INTENT", "hi")), "hi", after(None, city="Rome"))
     message = outcome.messages[0]
-    message["originator"]["name"] = "changed"  # type: ignore[index,call-overload]
-    message["params"]["city"][0]["value"] = "changed"  # type: ignore[index,call-overload]
+    dig(message, "originator")["name"] = "changed"
+    dig(message, "params", "city", 0)["value"] = "changed"
     assert BOT_ORIGINATOR["name"] == "system"
     assert outcome.state.params["city"] == ({"value": "Rome"},)
 
@@ -549,7 +549,7 @@ def test_demo_bot_tour_reaches_every_reachable_step_with_valid_replies() -> None
         assert got == expected, inbound
         for message in outcome.messages:
             assert schemas.violations(message, "message") == [], message
-            reached.add(str(message["step"]["stepId"]))  # type: ignore[index,call-overload]
+            reached.add(str(dig(message, "step", "stepId")))
         payload: JSON = {"threadId": "t-1", "messages": list(outcome.messages), "originator": BOT_ORIGINATOR}
         assert schemas.violations(payload, "reply-payload") == []
         state = outcome.state
@@ -566,7 +566,7 @@ def test_demo_bot_order_confirmation_uses_address_and_order_number() -> None:
     assert first_text(outcome) == "Thanks! Order 1042 placed. We deliver to Damrak 1 within 30 minutes."
     card = responses(outcome)[1]
     assert card["type"] == "card"
-    assert card["payload"]["title"] == "Order 1042"  # type: ignore[index,call-overload]
+    assert dig(card, "payload", "title") == "Order 1042"
 
 
 def test_demo_bot_greeting_offers_two_variants_and_quick_replies() -> None:
@@ -575,5 +575,5 @@ def test_demo_bot_greeting_offers_two_variants_and_quick_replies() -> None:
     texts = {first_text(send(bot, Inbound(kind=InboundKind.TEXT, speech="hi"), seed=s)) for s in range(20)}
     assert len(texts) == 2
     payload = responses(say(bot, "hi"))[0]["payload"]
-    labels = [q["label"] for q in payload["quickReplies"]]  # type: ignore[index,call-overload,union-attr]
+    labels = [dig(q, "label") for q in dig(payload, "quickReplies")]
     assert labels == ["Order pizza", "See the menu", "Opening hours", "Talk to a human"]

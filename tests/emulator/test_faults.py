@@ -8,21 +8,22 @@ import time
 
 import httpx
 import pytest
-from emulator_helpers import (
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai import schemas
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import Fault
+from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
-    in_process,
     nothing_arrives,
     open_socket,
     receive,
     run,
     until,
 )
-from websockets.exceptions import ConnectionClosed
-
-from pytest_flowai import schemas
-from pytest_flowai.emulator import Fault
+from tests.helpers.emulators import in_process
 
 THREAD = "fault-thread"
 SAY_BYE = {"payload": {"type": "text", "speech": "bye"}}
@@ -142,7 +143,7 @@ def test_hang_lets_the_emulator_stop_promptly() -> None:
 def test_error_replaces_the_reply() -> None:
     """Fault error: an error frame after message.delivered; a 503 JSON error over REST."""
 
-    async def scenario() -> tuple[dict[str, object], httpx.Response, httpx.Response]:
+    async def scenario() -> tuple[JSONObject, httpx.Response, httpx.Response]:
         emulator = await in_process(fault=Fault.ERROR)
         try:
             async with open_socket(emulator.url) as ws:

@@ -13,8 +13,8 @@ from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.emulator.flows import StepType, bot_from_data, load_bot
 from pytest_flowai.errors import EmulatorError
-
-DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
+from tests.helpers.dig import dig
+from tests.helpers.paths import DEMO_BOT
 
 
 def hello_flow(title: str = "Greeting", **extra: object) -> JSONObject:
@@ -93,7 +93,7 @@ def test_missing_ids_are_derived_from_titles_and_explicit_ids_win() -> None:
     assert [(s.flow_id, s.step_id) for s in bot.steps()] == [("pizza-order", "pick-a-size"), ("f-2", "s-9")]
     raw = bot.raw_flows()
     assert raw[0]["flowId"] == "pizza-order"
-    assert raw[0]["steps"][0]["stepId"] == "pick-a-size"  # type: ignore[index,call-overload]
+    assert dig(raw[0], "steps", 0, "stepId") == "pick-a-size"
 
 
 def test_raw_flows_are_fresh_copies() -> None:
@@ -148,7 +148,7 @@ def test_yaml_yes_no_and_dates_stay_strings(tmp_path: Path) -> None:
     bot = load_bot(file)
     assert bot.flows[0].raw["createdAt"] == "2018-10-24T06:45:19.541Z"
     payload = bot.steps()[0].actions[0]["payload"]
-    assert payload["quickReplies"] == [{"label": "No"}, {"label": "on"}]  # type: ignore[call-overload,index]
+    assert dig(payload, "quickReplies") == [{"label": "No"}, {"label": "on"}]
 
 
 def test_yaml_parse_error_names_file_and_line(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_duplicate_flow_ids_are_reported() -> None:
 def test_context_naming_no_step_is_reported() -> None:
     """A context that names no step of the bot is an error at that context's path."""
     flow = hello_flow()
-    flow["steps"].append({"title": "Next", "type": "ANYTHING", "contexts": ["helo"]})  # type: ignore[union-attr]
+    dig(flow, "steps").append({"title": "Next", "type": "ANYTHING", "contexts": ["helo"]})
     assert "bot.yaml: steps[1].contexts[0]: 'helo' names no step of this bot" in data_error(flow)
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, DEMO_BOT, FAST_WEBHOOKS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY, new_emulator
 
 FUZZ = settings(
     max_examples=250,
@@ -101,13 +101,7 @@ FRAMES = st.one_of(
 @pytest.fixture(scope="module")
 def fuzz_emulator() -> Iterator[EmulatorThread]:
     """An emulator of its own, with a frame rate limit high enough that fuzzed frames reach the parsers."""
-    with EmulatorThread(
-        flows=DEMO_BOT,
-        api_key=API_KEY,
-        max_frames_per_second=1_000_000,
-        verify_webhooks=False,
-        **FAST_WEBHOOKS,
-    ) as emu:
+    with new_emulator(max_frames_per_second=1_000_000, verify_webhooks=False) as emu:
         yield emu
 
 

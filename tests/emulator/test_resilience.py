@@ -18,26 +18,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from emulator_helpers import (
-    API_KEY,
-    DEMO_BOT,
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai.emulator import EmulatorThread
+from pytest_flowai.emulator.runtime import EndpointTokens, Turnstile
+from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
-    in_process,
     open_socket,
     receive,
     run,
     send_frame,
     socket_endpoint,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from tests.helpers.emulators import API_KEY, CLIENT_ID, in_process
+from tests.helpers.paths import DEMO_BOT
 
-from pytest_flowai.emulator import EmulatorThread
-from pytest_flowai.emulator.runtime import EndpointTokens, Turnstile
-
-FLOOD = Path(__file__).with_name("socket_flood.py")
+FLOOD = Path(__file__).parents[1] / "helpers" / "socket_flood.py"
 
 
 # --- one client cannot slow another ------------------------------------------------------------------
@@ -50,7 +49,7 @@ async def _emulator_process() -> AsyncIterator[str]:
         sys.executable,
         "-m",
         "pytest_flowai.emulator.cli",
-        *("--flows", str(DEMO_BOT), "--port", "0", "--api-key", API_KEY),
+        *("--flows", str(DEMO_BOT), "--port", "0", "--api-key", API_KEY, "--client-id", CLIENT_ID),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -98,7 +97,7 @@ def test_busy_sockets_leave_another_clients_ping_fast() -> None:
         async with _emulator_process() as url, open_socket(url) as probe:
             baseline = statistics.median(await _ping_times(probe))
             flood = await asyncio.create_subprocess_exec(
-                sys.executable, str(FLOOD), url, "20", "95", stdout=asyncio.subprocess.PIPE
+                sys.executable, str(FLOOD), url, "20", "95", CLIENT_ID, stdout=asyncio.subprocess.PIPE
             )
             try:
                 assert flood.stdout is not None
@@ -202,9 +201,12 @@ def test_asking_for_endpoints_evicts_only_the_askers_own() -> None:
     victim = tokens.issue("victim")
     assert victim is not None
     mine = [tokens.issue("attacker") for _ in range(10_001)]
+    newest, oldest = mine[-1], mine[0]
+    assert newest is not None
+    assert oldest is not None
     assert tokens.redeem(victim) is None
-    assert tokens.redeem(mine[-1]) is None
-    assert "unknown" in (tokens.redeem(mine[0]) or "")
+    assert tokens.redeem(newest) is None
+    assert "unknown" in (tokens.redeem(oldest) or "")
 
 
 def test_many_session_ids_are_refused_not_evicting() -> None:
@@ -458,7 +460,7 @@ def test_the_reply_order_holds_under_a_burst() -> None:
             async with open_socket(emulator.url) as ws:
                 for trace in range(1, 11):
                     await ws.send(send_frame("burst", "hello", trace_id=trace))
-                seen = []
+                seen: list[tuple[str, int]] = []
                 while len(seen) < 20:
                     frame = await receive(ws)
                     payload = frame.get("payload")

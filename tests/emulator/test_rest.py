@@ -6,10 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, client, error_message, run, until, valid
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.dig import dig
+from tests.helpers.emulator import client, error_message, run, until, valid
+from tests.helpers.emulators import API_KEY
 
 THREAD = "6ecfd199-853a-448f-9f91-ef397588ff87|o_21361542"
 GREETINGS = (
@@ -45,10 +47,10 @@ async def say(http: httpx.AsyncClient, speech: str, thread: str = THREAD, **extr
 def texts(result: JSONObject) -> list[str]:
     """The text bubbles of a reply, in order."""
     return [
-        r["payload"]["text"]
-        for m in result["messages"]  # type: ignore[union-attr]
-        for r in m["responses"]  # type: ignore[index,union-attr]
-        if r["type"] == "text"  # type: ignore[index]
+        dig(r, "payload", "text")
+        for m in dig(result, "messages")
+        for r in dig(m, "responses")
+        if dig(r, "type") == "text"
     ]
 
 
@@ -62,9 +64,8 @@ def test_sync_text_gets_the_bots_reply_inline(emu: EmulatorThread) -> None:
     result = run(scenario())
     assert result["threadId"] == THREAD
     assert texts(result)[0] in GREETINGS
-    message = result["messages"][0]  # type: ignore[index]
-    assert message["step"]["stepId"] == "hello"  # type: ignore[index,call-overload]
-    assert result["originator"]["role"] == "bot"  # type: ignore[index,call-overload]
+    assert dig(result, "messages", 0, "step", "stepId") == "hello"
+    assert dig(result, "originator", "role") == "bot"
 
 
 def test_text_may_come_as_text_instead_of_speech(emu: EmulatorThread) -> None:
@@ -74,11 +75,12 @@ def test_text_may_come_as_text_instead_of_speech(emu: EmulatorThread) -> None:
         async with client(emu.url) as http:
             body = {"payload": {"type": "text", "text": "menu"}}
             response = await http.post(f"/rest/v1/messages/{THREAD}?sync=true&writeConcern=true", json=body)
-            return response.json()  # type: ignore[no-any-return]
+            answer: JSONObject = response.json()
+            return answer
 
     body = run(scenario())
     valid(body, "rest.sync-result")
-    assert texts(body["result"])[0] == "Here is our menu."  # type: ignore[arg-type]
+    assert texts(dig(body, "result"))[0] == "Here is our menu."
 
 
 def test_sync_mode_ignores_delays(emu: EmulatorThread) -> None:
@@ -89,8 +91,8 @@ def test_sync_mode_ignores_delays(emu: EmulatorThread) -> None:
             return await say(http, "menu")
 
     result = run(scenario())
-    assert len(result["messages"]) == 1  # type: ignore[arg-type]
-    kinds = [r["type"] for r in result["messages"][0]["responses"]]  # type: ignore[index]
+    assert len(dig(result, "messages")) == 1
+    kinds = [dig(r, "type") for r in dig(result, "messages", 0, "responses")]
     assert kinds == ["text", "carousel"]
 
 
@@ -120,7 +122,7 @@ def test_event_location_and_media_messages(emu: EmulatorThread) -> None:
         async with client(emu.url) as http:
             for body in bodies:
                 response = await http.post(f"/rest/v1/messages/{THREAD}?sync=true", json=body)
-                results.append(valid(response.json(), "rest.sync-result")["result"])  # type: ignore[index,call-overload]
+                results.append(dig(valid(response.json(), "rest.sync-result"), "result"))
             history = await http.get(f"/rest/v1/messages/{THREAD}?sync=true")
             sent = [
                 entry["messages"][0]["responses"][0]["type"]
@@ -132,8 +134,8 @@ def test_event_location_and_media_messages(emu: EmulatorThread) -> None:
 
     shipped, location, image = run(scenario())
     assert texts(shipped) == ["Good news! Order 42 is on its way."]
-    assert [r["type"] for r in location["messages"][0]["responses"]] == ["text", "location"]  # type: ignore[index]
-    assert image["messages"][0]["step"]["stepId"] == "photo-received"  # type: ignore[index]
+    assert [dig(r, "type") for r in dig(location, "messages", 0, "responses")] == ["text", "location"]
+    assert dig(image, "messages", 0, "step", "stepId") == "photo-received"
 
 
 def test_async_send_answers_ok(emu: EmulatorThread) -> None:
@@ -304,16 +306,16 @@ def test_history_pages_hold_twenty_entries(emu: EmulatorThread) -> None:
                 response = await http.get(
                     f"/rest/v1/messages/{THREAD}", params={"sync": "true", "page": page}
                 )
-                pages.append(valid(response.json(), "rest.history")["result"])  # type: ignore[index,call-overload]
+                pages.append(dig(valid(response.json(), "rest.history"), "result"))
             return pages
 
     first, second, third = run(scenario())
-    assert (len(first["history"]), len(second["history"]), len(third["history"])) == (20, 2, 0)  # type: ignore[arg-type]
+    assert [len(dig(page, "history")) for page in (first, second, third)] == [20, 2, 0]
     assert (first["page"], first["pages"], first["threadId"]) == (1, 2, THREAD)
-    entry = first["history"][0]  # type: ignore[index]
-    assert entry["originator"]["name"] == "Jo"  # type: ignore[index,call-overload]
-    assert entry["messages"][0]["responses"][0]["payload"]["text"] == "bye"  # type: ignore[index,call-overload]
-    assert first["history"][1]["originator"]["role"] == "bot"  # type: ignore[index,call-overload]
+    entry = dig(first, "history", 0)
+    assert dig(entry, "originator", "name") == "Jo"
+    assert dig(entry, "messages", 0, "responses", 0, "payload", "text") == "bye"
+    assert dig(first, "history", 1, "originator", "role") == "bot"
 
 
 @pytest.mark.parametrize(
@@ -338,7 +340,7 @@ def test_page_past_the_end_is_empty(emu: EmulatorThread) -> None:
             return await http.get("/rest/v1/threads", params={"sync": "true", "page": "1000000000"})
 
     body = valid(run(scenario()).json(), "rest.threads")
-    assert body["result"]["threads"] == []  # type: ignore[index,call-overload]
+    assert dig(body, "result", "threads") == []
 
 
 def test_threads_list_in_creation_order(emu: EmulatorThread) -> None:
@@ -349,7 +351,8 @@ def test_threads_list_in_creation_order(emu: EmulatorThread) -> None:
             for index in range(3):
                 await say(http, "hello", thread=f"t-{index}|channel")
             response = await http.get("/rest/v1/threads?sync=true")
-            return valid(response.json(), "rest.threads")["result"]  # type: ignore[index,call-overload,no-any-return]
+            result: JSONObject = dig(valid(response.json(), "rest.threads"), "result")
+            return result
 
     result = run(scenario())
     assert result["threads"] == ["t-0|channel", "t-1|channel", "t-2|channel"]
@@ -360,9 +363,9 @@ def _status(http: httpx.AsyncClient) -> Any:
     async def status() -> bool:
         response = await http.get(f"/rest/v1/pause/{THREAD}?sync=true")
         body = valid(response.json(), "rest.pause-status")
-        assert body["threadId"] == THREAD  # type: ignore[index,call-overload]
-        assert body["isPaused"] == body["isPaued"]  # type: ignore[index,call-overload]
-        return bool(body["isPaused"])  # type: ignore[index,call-overload]
+        assert dig(body, "threadId") == THREAD
+        assert dig(body, "isPaused") == dig(body, "isPaued")
+        return bool(dig(body, "isPaused"))
 
     return status
 
@@ -393,7 +396,7 @@ def test_takeover_and_handover_pause_indefinitely(emu: EmulatorThread, route: st
         async with client(emu.url) as http:
             response = await http.post(f"/rest/v1/{route}/{THREAD}")
             valid(response.json(), "rest.ok")
-            return await _status(http)(), (await say(http, "hello"))["messages"]
+            return await _status(http)(), dig(await say(http, "hello"), "messages")
 
     assert run(scenario()) == (True, [])
 
@@ -437,8 +440,8 @@ def test_moderator_message_pauses_the_bot(emu: EmulatorThread) -> None:
     async def scenario() -> tuple[list[Any], bool, list[Any]]:
         async with client(emu.url) as http:
             moderator = {"name": "Agent", "role": "moderator"}
-            first = (await say(http, "hello", originator=moderator))["messages"]
-            return first, await _status(http)(), (await say(http, "hello"))["messages"]
+            first = dig(await say(http, "hello", originator=moderator), "messages")
+            return first, await _status(http)(), dig(await say(http, "hello"), "messages")
 
     assert run(scenario()) == ([], True, [])
 
@@ -449,7 +452,7 @@ def test_handover_action_pauses_the_bot(emu: EmulatorThread) -> None:
     async def scenario() -> tuple[list[str], bool]:
         async with client(emu.url) as http:
             result = await say(http, "talk to a human")
-            kinds = [r["type"] for r in result["messages"][0]["responses"]]  # type: ignore[index]
+            kinds = [dig(r, "type") for r in dig(result, "messages", 0, "responses")]
             return kinds, await _status(http)()
 
     assert run(scenario()) == (["text", "note", "handover"], True)
@@ -465,11 +468,11 @@ def test_trigger_events_list_and_trigger(emu: EmulatorThread) -> None:
                 f"/rest/v1/trigger/event/{THREAD}", params={"eventName": "DAILY_DEAL", "sync": "true"}
             )
             missing = await http.post(f"/rest/v1/trigger/event/{THREAD}")
-            return events, valid(fired.json(), "rest.sync-result"), missing  # type: ignore[return-value]
+            return dig(events), dig(valid(fired.json(), "rest.sync-result")), missing
 
     events, fired, missing = run(scenario())
     assert events["result"] == {"items": ["DAILY_DEAL"]}
-    assert texts(fired["result"]) == ["Today only - two Margheritas for the price of one!"]  # type: ignore[arg-type]
+    assert texts(dig(fired, "result")) == ["Today only - two Margheritas for the price of one!"]
     assert "eventName" in error_message(missing, 400)
 
 
@@ -481,7 +484,7 @@ def test_business_hours(emu: EmulatorThread) -> None:
             return (await http.get("/rest/v1/businesshours?sync=true")).json()
 
     body = valid(run(scenario()), "rest.business-hours")
-    assert body["businessHours"][0]["weekdays"][0]["weekday"] == "Monday"  # type: ignore[index,call-overload]
+    assert dig(body, "businessHours", 0, "weekdays", 0, "weekday") == "Monday"
 
 
 def test_flows_list_and_info(emu: EmulatorThread) -> None:
@@ -496,7 +499,7 @@ def test_flows_list_and_info(emu: EmulatorThread) -> None:
     flows, info, unknown, missing = run(scenario())
     valid(flows, "flows")
     assert [f["flowId"] for f in flows] == ["greeting", "order", "stores", "support"]
-    assert valid(info, "flow")["title"] == "Order"  # type: ignore[index,call-overload]
+    assert dig(valid(info, "flow"), "title") == "Order"
     assert "nope" in error_message(unknown, 404)
     assert "flowId" in error_message(missing, 400)
 

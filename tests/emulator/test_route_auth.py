@@ -7,13 +7,14 @@ import re
 
 import httpx
 import pytest
-from emulator_helpers import DEMO_BOT, close_code, error_message, run
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from pytest_flowai.emulator import EmulatorSettings, EmulatorThread
 from pytest_flowai.emulator.app import build_app
+from tests.helpers.emulator import close_code, error_message, run
+from tests.helpers.paths import DEMO_BOT
 
 # Reached by clientId, not by the API key (the socket API is public, as in Flow.ai's web chat).
 _PUBLIC = {"/socket.info", "/socket.info/"}

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from emulator_helpers import API_KEY, DEMO_BOT, client, run, valid
 
 from pytest_flowai.emulator import Emulator, EmulatorSettings, EmulatorThread, Fault
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.dig import dig
+from tests.helpers.emulator import client, run, valid
+from tests.helpers.emulators import API_KEY
+from tests.helpers.paths import DEMO_BOT
 
 ROOT = Path(__file__).parents[2]
 URL_LINE = re.compile(
@@ -78,7 +81,7 @@ def test_settings_object_and_overrides() -> None:
 def test_thread_start_failures_are_emulator_errors(kwargs: dict[str, object], words: str) -> None:
     """EmulatorThread.start raises EmulatorError with the reason (bad flows, settings or database)."""
     with pytest.raises(EmulatorError, match=words):
-        EmulatorThread(**kwargs).start()  # type: ignore[arg-type]
+        EmulatorThread(**kwargs).start()
 
 
 def test_port_in_use_is_an_emulator_error() -> None:
@@ -121,7 +124,7 @@ def test_file_database_keeps_threads_across_restarts(tmp_path: Path) -> None:
         answer = httpx.get(
             f"{emu.url}/rest/v1/threads?sync=true", headers={"Authorization": API_KEY}, trust_env=False
         )
-    assert valid(answer.json(), "rest.threads")["result"]["threads"] == ["kept"]  # type: ignore[index,call-overload]
+    assert dig(valid(answer.json(), "rest.threads"), "result", "threads") == ["kept"]
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -199,7 +202,10 @@ def test_cli_prints_a_generated_key_once_and_stops_on_sigterm(
 ) -> None:
     """Without a key the command prints the one it generated (no user's secret); SIGTERM exits 0."""
     process = _start_cli(cli_process)
-    url = URL_LINE.match(_read_line(process)).group(1)  # type: ignore[union-attr]
+    line = _read_line(process)
+    found = URL_LINE.match(line)
+    assert found, line
+    url = found.group(1)
     key_line = _read_line(process)
     key = key_line.split()[2]
     assert key_line.startswith("api key: ")

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from emulator_helpers import DEMO_BOT
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
@@ -18,6 +17,8 @@ from pytest_flowai.emulator.store import FAILED, PENDING, Store, WebhookRecord
 from pytest_flowai.emulator.webhooks import RetryPolicy, is_loopback_url
 from pytest_flowai.emulator.wire import BadInput, parse_json
 from pytest_flowai.errors import EmulatorError
+from tests.helpers.dig import dig
+from tests.helpers.paths import DEMO_BOT
 
 # --- settings -------------------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ def _message(*delays: int) -> JSONObject:
 
 def _shape(chunks: list[tuple[float, list[JSONObject]]]) -> list[tuple[float, list[list[str]]]]:
     return [
-        (wait, [[r["payload"]["text"] for r in m["responses"]] for m in messages])  # type: ignore[index,union-attr]
+        (wait, [[dig(r, "payload", "text") for r in dig(m, "responses")] for m in messages])
         for wait, messages in chunks
     ]
 
@@ -190,6 +191,8 @@ def test_endpoint_tokens_are_single_use_and_expire() -> None:
     now = [100.0]
     tokens = EndpointTokens(ttl=60, clock=lambda: now[0])
     first, second = tokens.issue(), tokens.issue()
+    assert first is not None
+    assert second is not None
     assert tokens.redeem(first) is None
     assert "already used" in (tokens.redeem(first) or "")
     now[0] += 61

@@ -8,11 +8,16 @@ import time
 
 import httpx
 import pytest
-from emulator_helpers import (
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.dig import dig
+from tests.helpers.emulator import (
     client,
     close_code,
     error_message,
-    in_process,
     nothing_arrives,
     open_socket,
     receive,
@@ -21,11 +26,7 @@ from emulator_helpers import (
     socket_endpoint,
     valid,
 )
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import CLIENT_ID, in_process
 
 THREAD = "2f7c0d0e4a4b4f5e9b1f6c3a2d1e0f9a|channel-7"
 
@@ -49,8 +50,8 @@ def test_message_send_gets_delivered_then_received(emu: EmulatorThread) -> None:
     }
     assert received["type"] == "message.received"
     payload = received["payload"]
-    assert payload["threadId"] == THREAD  # type: ignore[index,call-overload]
-    assert payload["messages"][0]["step"]["stepId"] == "hello"  # type: ignore[index,call-overload]
+    assert dig(payload, "threadId") == THREAD
+    assert dig(payload, "messages", 0, "step", "stepId") == "hello"
 
 
 def test_sdk_shaped_client_is_accepted(emu: EmulatorThread) -> None:
@@ -65,7 +66,7 @@ def test_sdk_shaped_client_is_accepted(emu: EmulatorThread) -> None:
         }
         async with client(emu.url, key=None) as http:
             answer = await http.get("/socket.info", headers=headers)
-        endpoint = valid(answer.json(), "socket.info")["payload"]["endpoint"]  # type: ignore[index,call-overload]
+        endpoint = dig(valid(answer.json(), "socket.info"), "payload", "endpoint")
         frame = {
             "type": "message.send",
             "payload": {
@@ -83,10 +84,10 @@ def test_sdk_shaped_client_is_accepted(emu: EmulatorThread) -> None:
             return await receive(ws), await receive(ws)
 
     delivered, received = run(scenario())
-    assert delivered["payload"]["metadata"]["domain"] == {"realm": "server"}  # type: ignore[index,call-overload]
-    message = received["payload"]["messages"][0]  # type: ignore[index,call-overload]
-    assert message["step"]["stepId"] == "intro"
-    assert message["replyTo"] == "event attachment"
+    assert dig(delivered, "payload", "metadata", "domain") == {"realm": "server"}
+    message = dig(received, "payload", "messages", 0)
+    assert dig(message, "step", "stepId") == "intro"
+    assert dig(message, "replyTo") == "event attachment"
 
 
 def test_ping_pong_and_silent_frames(emu: EmulatorThread) -> None:
@@ -176,9 +177,9 @@ def test_binary_frames_get_an_error(emu: EmulatorThread) -> None:
     [
         ({"sessionId": "s"}, {}, 400, "clientId"),
         ({"clientId": "someone-else", "sessionId": "s"}, {}, 401, "someone-else"),
-        ({"clientId": "flowai-emulator"}, {}, 400, "sessionId"),
+        ({"clientId": CLIENT_ID}, {}, 400, "sessionId"),
         ({}, {"x-flowai-clientid": "null", "x-flowai-sessionid": "s"}, 400, "clientId"),
-        ({}, {"x-flowai-clientid": "flowai-emulator", "x-flowai-sessionid": "undefined"}, 400, "sessionId"),
+        ({}, {"x-flowai-clientid": CLIENT_ID, "x-flowai-sessionid": "undefined"}, 400, "sessionId"),
     ],
 )
 def test_socket_info_rejects_bad_identity(
@@ -202,7 +203,7 @@ def test_socket_info_with_a_trailing_slash_as_documented(emu: EmulatorThread) ->
 
     response = run(scenario())
     assert response.status_code == 200, response.text
-    assert valid(response.json(), "socket.info")["payload"]["endpoint"].startswith("ws://")  # type: ignore[index,call-overload]
+    assert dig(valid(response.json(), "socket.info"), "payload", "endpoint").startswith("ws://")
 
 
 def test_browser_web_chat_may_ask_socket_info_across_origins(emu: EmulatorThread) -> None:
@@ -312,8 +313,11 @@ def test_a_step_arrives_in_one_frame_with_its_delays(emu: EmulatorThread) -> Non
 
     reply = run(scenario())
     assert reply["type"] == "message.received"
-    (message,) = reply["payload"]["messages"]  # type: ignore[index,call-overload]
-    assert [(r["type"], r["delay"]) for r in message["responses"]] == [("text", 0), ("carousel", 300)]
+    (message,) = dig(reply, "payload", "messages")
+    assert [(dig(r, "type"), dig(r, "delay")) for r in dig(message, "responses")] == [
+        ("text", 0),
+        ("carousel", 300),
+    ]
 
 
 def test_replies_keep_their_order_across_messages(emu: EmulatorThread) -> None:
@@ -327,10 +331,10 @@ def test_replies_keep_their_order_across_messages(emu: EmulatorThread) -> None:
             for _ in range(4):
                 frame = await receive(ws)
                 if frame["type"] == "message.delivered":
-                    kinds.append(f"delivered {frame['payload']['traceId']}")  # type: ignore[index,call-overload]
+                    kinds.append(f"delivered {dig(frame, 'payload', 'traceId')}")
                 else:
-                    responses = frame["payload"]["messages"][0]["responses"]  # type: ignore[index,call-overload]
-                    kinds.append("+".join(r["type"] for r in responses))
+                    responses = dig(frame, "payload", "messages", 0, "responses")
+                    kinds.append("+".join(dig(r, "type") for r in responses))
             return kinds
 
     kinds = run(scenario())

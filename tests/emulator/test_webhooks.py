@@ -6,8 +6,11 @@ import logging
 
 import httpx
 import pytest
-from emulator_helpers import (
-    API_KEY,
+
+from pytest_flowai._json import JSONObject
+from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.dig import dig
+from tests.helpers.emulator import (
     client,
     error_message,
     open_socket,
@@ -19,9 +22,7 @@ from emulator_helpers import (
     valid,
     webhook_receiver,
 )
-
-from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY
 
 THREAD = "hook-thread|channel"
 
@@ -51,7 +52,7 @@ def test_webhook_crud(emu: EmulatorThread) -> None:
                 "verifications": receiver.verifications,
                 "location": created.headers["location"],
                 "second": second,
-                "listed": [item["verifyKey"] for item in listed["items"]],  # type: ignore[index,call-overload,union-attr]
+                "listed": [dig(item, "verifyKey") for item in dig(listed, "items")],
                 "got": got == first,
                 "put": (put["events"], put["verifyKey"], put["url"] == receiver.url),
                 "posted": (posted["events"], posted["verifyKey"]),
@@ -118,9 +119,9 @@ def test_async_rest_reply_goes_to_the_webhook(emu: EmulatorThread) -> None:
     first, second = run(scenario())
     assert (first["type"], first["verifyKey"]) == ("message", "secret-vk")
     payload_one, payload_two = first["payload"], second["payload"]
-    assert payload_one["threadId"] == THREAD  # type: ignore[index,call-overload]
-    assert payload_one["messages"][0]["responses"][0]["type"] == "text"  # type: ignore[index,call-overload]
-    assert payload_two["messages"][0]["responses"][0]["type"] == "carousel"  # type: ignore[index,call-overload]
+    assert dig(payload_one, "threadId") == THREAD
+    assert dig(payload_one, "messages", 0, "responses", 0, "type") == "text"
+    assert dig(payload_two, "messages", 0, "responses", 0, "type") == "carousel"
 
 
 def test_failed_attempts_are_retried(emu: EmulatorThread) -> None:
@@ -185,12 +186,12 @@ def test_deliveries_of_a_thread_keep_their_order(emu: EmulatorThread) -> None:
             await register(http, receiver.url, ["message"])
             for speech in speeches:
                 await http.post(f"/rest/v1/messages/{THREAD}", json=say(speech))
-            replies = []
+            replies: list[str] = []
             while len(replies) < len(speeches):
                 body = await receiver.next_body()
-                message = body["payload"]["messages"][0]  # type: ignore[index,call-overload]
-                if message["responses"][0]["type"] == "text":  # the menu's carousel comes on its own
-                    replies.append(message["replyTo"])
+                message = dig(body, "payload", "messages", 0)
+                if dig(message, "responses", 0, "type") == "text":  # the menu's carousel comes on its own
+                    replies.append(dig(message, "replyTo"))
             return replies
 
     assert run(scenario()) == speeches
@@ -264,13 +265,13 @@ def test_rest_calls_without_sync_answer_through_webhooks(emu: EmulatorThread) ->
     async def scenario() -> list[tuple[str, JSONObject]]:
         async with webhook_receiver() as receiver, client(emu.url) as http:
             await register(http, receiver.url, events)
-            seen = []
+            seen: list[tuple[str, JSONObject]] = []
             for method, path, _ in calls:
                 answer = await http.request(method, path)
                 assert valid(answer.json(), "rest.ok") == {"status": "ok"}
                 body = await receiver.next_body()
-                seen.append((str(body["type"]), body["payload"]))
-            return seen  # type: ignore[return-value]
+                seen.append((str(body["type"]), dig(body, "payload")))
+            return seen
 
     seen = run(scenario())
     assert [event for event, _ in seen] == [event for _, _, event in calls]
@@ -291,9 +292,9 @@ def test_socket_traffic_is_mirrored_as_inbound_and_outbound(emu: EmulatorThread)
 
     inbound, outbound = run(scenario())
     assert inbound["type"] == "inbound"
-    assert inbound["payload"]["messages"][0]["responses"][0]["payload"]["text"] == "bye"  # type: ignore[index,call-overload]
+    assert dig(inbound, "payload", "messages", 0, "responses", 0, "payload", "text") == "bye"
     assert outbound["type"] == "outbound"
-    assert outbound["payload"]["messages"][0]["step"]["stepId"] == "goodbye"  # type: ignore[index,call-overload]
+    assert dig(outbound, "payload", "messages", 0, "step", "stepId") == "goodbye"
 
 
 def test_reset_forgets_webhooks(emu: EmulatorThread) -> None:

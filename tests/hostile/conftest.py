@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hostile_server import HostileThread
+
+from tests.helpers.hostile_server import HostileThread
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Runs every hostile-server case through pytest in a child process and prints the fault matrix (Markdown).
 
-Usage: python tests/hostile/matrix.py [--details]. A run that outlives its bound counts as a hang.
+Usage, from the repository root: python -m tests.hostile.matrix [--details]. A run that outlives its
+bound counts as a hang.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
-from hostile_server import HostileThread
+from tests.helpers.hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
+from tests.helpers.hostile_server import HostileThread
 
 BOUND = 60.0  # seconds a run of two one-turn specs may take before it counts as a hang
 

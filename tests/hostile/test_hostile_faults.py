@@ -6,8 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
-from hostile_server import HostileThread
+
+from tests.helpers.hostile_cases import API_KEY, CASES, Case, expected_lines, files, ini
+from tests.helpers.hostile_server import HostileThread
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import BOT, FlowaiTester, output
+
+from tests.helpers.paths import DEMO_BOT
+from tests.helpers.plugin import FlowaiTester, output
 
 UNKNOWN_STEP = """
 name: greet
@@ -16,7 +18,7 @@ steps:
 
 def embedded(pytester: pytest.Pytester) -> None:
     """Point the run at the embedded emulator serving the demo bot."""
-    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {BOT}\n")
+    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {DEMO_BOT}\n")
 
 
 def test_an_unknown_step_fails_collection_with_did_you_mean(flowai: FlowaiTester) -> None:

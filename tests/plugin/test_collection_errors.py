@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import FlowaiTester, output
+
+from tests.helpers.plugin import FlowaiTester, output
 
 # (spec text, the lines the error report must show, in order)
 ERRORS = {

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, output
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.paths import EXAMPLES
+from tests.helpers.plugin import FlowaiTester, output
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "example_specs"
 # A quick passing conversation over REST (REST answers in the response: no settle to wait).
 QUICK = """
 name: {name}

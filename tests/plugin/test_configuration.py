@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FlowaiTester
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY, CLIENT_ID
+from tests.helpers.paths import DEMO_BOT
+from tests.helpers.plugin import FlowaiTester
 
 GREETS = """
 name: greets
@@ -79,7 +81,7 @@ def test_embedded_emulator_starts_with_flows_relative_to_the_ini_file(
     """With no URL, `flowai_emulator_flows` (relative to the ini file) starts the emulator in-process."""
     monkeypatch.delenv("FLOWAI_API_KEY", raising=False)
     suite = pytester.mkdir("suite")
-    (suite / "bot").symlink_to(BOT, target_is_directory=True)
+    (suite / "bot").symlink_to(DEMO_BOT, target_is_directory=True)
     (suite / "pytest.ini").write_text("[pytest]\nflowai_emulator_flows = bot\n", encoding="utf-8")
     (suite / "test_x.flowai.yaml").write_text(GREETS, encoding="utf-8")
     result = pytester.runpytest("suite")

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from plugin_helpers import FAST, lit, output
+
+from tests.helpers.plugin import FAST, lit, output
 
 SPECS = "\n---\n".join(f"name: chat {n}\nsettle: 0.01\nsteps:\n  - say: hello\n" for n in range(5))
 BAD_FLOW = """flowId: broken

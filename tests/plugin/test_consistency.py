@@ -5,7 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import BOT, FlowaiTester, output
+
+from tests.helpers.paths import DEMO_BOT
+from tests.helpers.plugin import FlowaiTester, output
 
 PASSING = "name: greets\nsettle: 0.01\nsteps:\n  - say: hello\n    expect:\n      - step: hello\n"
 
@@ -49,7 +51,7 @@ def test_the_embedded_emulator_is_running_before_the_first_test(
 ) -> None:
     """The emulator starts when collection ends, so its start-up counts in no test's duration."""
     monkeypatch.delenv("FLOWAI_API_KEY", raising=False)
-    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {BOT}\n")
+    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {DEMO_BOT}\n")
     pytester.makeconftest(
         "import threading\n"
         "seen = []\n"

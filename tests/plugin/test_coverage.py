@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from plugin_helpers import API_KEY, CLIENT_ID, StartEmulator, output
+
+from tests.helpers.emulators import API_KEY, CLIENT_ID, StartEmulator
+from tests.helpers.plugin import output
 
 # The test's own bot: two enabled flows (with NOTHING, EVENT and UNKNOWN steps) and a disabled one.
 BOT = """

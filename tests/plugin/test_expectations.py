@@ -10,7 +10,8 @@ import glob
 from dataclasses import dataclass
 
 import pytest
-from plugin_helpers import FlowaiTester
+
+from tests.helpers.plugin import FlowaiTester
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from plugin_helpers import FlowaiTester, lit, output
+from tests.helpers.plugin import FlowaiTester, lit, output
 
 SPEC = """
 name: size question

@@ -4,7 +4,8 @@ before pytest's short test summary, cut to the terminal's width; `-p no:flowai-s
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import FlowaiTester, lit
+
+from tests.helpers.plugin import FlowaiTester, lit
 
 FIRST = """
 name: wrong greeting

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from plugin_helpers import FlowaiTester, lit
-from transcript_times import failed_turn_seconds
+from tests.helpers.emulators import CLIENT_ID
+from tests.helpers.plugin import FlowaiTester, lit
+from tests.helpers.transcript_times import failed_turn_seconds
 
 # How the report names the demo bot's fallback bubble: its text cut at 80 characters.
 FALLBACK_BUBBLE = (
@@ -126,7 +127,7 @@ def test_forbid_with_expect_none_names_the_forbidden_reply(flowai: FlowaiTester)
 
 def test_the_fixture_takes_forbid(flowai: FlowaiTester) -> None:
     """`flowai.say(..., forbid=[...])` fails at the test's line naming the forbidden bubble."""
-    flowai.pytester.makeini(f"[pytest]\nflowai_url = {flowai.url}\nflowai_client_id = plugin-tests\n")
+    flowai.pytester.makeini(f"[pytest]\nflowai_url = {flowai.url}\nflowai_client_id = {CLIENT_ID}\n")
     flowai.pytester.makepyfile(
         test_bot="""
 def test_no_fallback(flowai):

@@ -12,8 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from browser import Page, load, needs_chromium, screenshot
-from plugin_helpers import output
+
+from tests.helpers.browser import Page, load, needs_chromium, screenshot
+from tests.helpers.plugin import output
 
 SUITE = Path(__file__).parent / "html_suite"
 INI = """

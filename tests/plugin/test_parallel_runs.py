@@ -13,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, BOT, FlowaiTester, StartEmulator
 
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.paths import DEMO_BOT
+from tests.helpers.plugin import FlowaiTester
 
 QUICK = """
 name: {name}
@@ -77,7 +79,7 @@ def _threads(emulator: EmulatorThread) -> list[str]:
 
 def test_xdist_workers_each_run_concurrently_on_their_own_emulator(pytester: pytest.Pytester) -> None:
     """`-n 2 --flowai-concurrency 4` with the embedded emulator: all pass, one thread id each, two workers."""
-    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {BOT}\n")
+    pytester.makeini(f"[pytest]\nflowai_emulator_flows = {DEMO_BOT}\n")
     for n in range(4):
         _spec(pytester, f"test_{n}", LISTENING.format(name=f"listening {n}"), QUICK.format(name=f"quick {n}"))
     result = pytester.runpytest_subprocess(

@@ -7,7 +7,9 @@ import json
 import re
 
 import pytest
-from plugin_helpers import FlowaiTester, StartEmulator
+
+from tests.helpers.emulators import StartEmulator
+from tests.helpers.plugin import FlowaiTester
 
 HINT = (
     "  hint: if the bot is still typing, raise patience"

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
+
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FlowaiTester, lit, output
 
 PASSING = """
 name: greets

@@ -6,9 +6,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import API_KEY, FAST, FlowaiTester, StartEmulator, lit
 
 from pytest_flowai.emulator.settings import Fault
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FAST, FlowaiTester, lit
 
 pytest.importorskip("pytest_rerunfailures")
 

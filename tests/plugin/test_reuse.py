@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from plugin_helpers import FlowaiTester, lit, output
+from tests.helpers.plugin import FlowaiTester, lit, output
 
 SHARED = """
 name: size question

@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from plugin_helpers import LEAKY_KEY_SPEC, FlowaiTester, StartEmulator, output
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "example_specs"
+from tests.helpers.emulators import StartEmulator
+from tests.helpers.paths import EXAMPLES
+from tests.helpers.plugin import LEAKY_KEY_SPEC, FlowaiTester, output
+
 # Spelled so that its base64, URL and JSON forms all differ from it.
 KEY = 'sk-FLOWAI-7c1e/9+Q "quoted" \\ tail=0042-long-enough'
 

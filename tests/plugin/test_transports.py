@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
-from plugin_helpers import API_KEY, FlowaiTester, StartEmulator, lit, output
-from transcript_times import ROUNDING, failed_turn_seconds
 
 from pytest_flowai.emulator.settings import Fault
+from tests.helpers.emulators import API_KEY, StartEmulator
+from tests.helpers.plugin import FlowaiTester, lit, output
+from tests.helpers.transcript_times import ROUNDING, failed_turn_seconds
 
 TWO_TURNS = """
 name: order

@@ -5,7 +5,8 @@ are collection errors with file:line, exit status 2, under --collect-only too, a
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import FlowaiTester, output
+
+from tests.helpers.plugin import FlowaiTester, output
 
 GOOD = b"name: x\nsteps:\n  - say: hello\n"
 # (file bytes, the lines the error report must show, in order)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import FlowaiTester
+
+from tests.helpers.plugin import FlowaiTester
 
 
 def test_regex_group_and_save_are_used_in_later_turns(flowai: FlowaiTester) -> None:

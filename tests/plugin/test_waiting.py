@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import FAST, FlowaiTester, StartEmulator, lit
-from transcript_times import ROUNDING, failed_turn_seconds
+
+from tests.helpers.emulators import StartEmulator
+from tests.helpers.plugin import FAST, FlowaiTester, lit
+from tests.helpers.transcript_times import ROUNDING, failed_turn_seconds
 
 
 def test_slow_bot_fails_at_the_turn_timeout_showing_what_arrived(

@@ -8,11 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from plugin_helpers import API_KEY, BOT, CLIENT_ID, FAST, FlowaiTester, output
-from webhook_relay import Relay, free_port
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import API_KEY, new_emulator
+from tests.helpers.paths import DEMO_BOT
+from tests.helpers.plugin import FAST, FlowaiTester, output
+from tests.helpers.webhook_relay import Relay, free_port
 
 REST_EVENTS = ["message", "paused", "resumed", "takeover"]
 KEY = "dashboard-verify-key-5d1f"
@@ -31,7 +33,7 @@ steps:
 @pytest.fixture
 def service() -> Iterator[EmulatorThread]:
     """An emulator standing in for Flow.ai (the plugin is pointed at it with flowai_url), quick retries."""
-    with EmulatorThread(flows=BOT, api_key=API_KEY, client_id=CLIENT_ID, webhook_backoff=0.02) as emu:
+    with new_emulator(webhook_backoff=0.02) as emu:
         yield emu
 
 
@@ -214,7 +216,7 @@ def test_a_delayed_response_arrives_later_and_its_delay_is_asserted(
     """The carousel (delay 300) comes in a later webhook call and matches `delay: 300`, not `delay: 100`."""
     flowai.spec(DELAYED.format(transport=transport, delay=300), name="test_right")
     flowai.spec(DELAYED.format(transport=transport, delay="{min: 0, max: 100}"), name="test_wrong")
-    flowai.pytester.makeini(f"[pytest]\nflowai_emulator_flows = {BOT}\n")
+    flowai.pytester.makeini(f"[pytest]\nflowai_emulator_flows = {DEMO_BOT}\n")
     result = flowai.pytester.runpytest("-rA")
     result.assert_outcomes(passed=1, failed=1)
     text = output(result)

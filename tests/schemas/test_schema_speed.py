@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.schemas.validate import _load_all, _registry
+from tests.helpers.dig import dig
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -79,6 +80,6 @@ def test_the_same_broken_reply_fails_every_time() -> None:
 def test_bubbles_with_yaml_only_keys_are_still_checked() -> None:
     """A bubble whose keys JSON cannot sort (YAML allows 1 and 'a' side by side) is validated, not skipped."""
     odd: JSONObject = reply()
-    odd["result"]["messages"][0]["responses"][1]["payload"] = {1: "x", "url": "u"}  # type: ignore[index,dict-item]
+    dig(odd, "result", "messages", 0, "responses", 1)["payload"] = {1: "x", "url": "u"}
     paths = [v.path for v in schemas.violations(odd, "rest.sync-result")]
     assert "result.messages[0].responses[1].payload.title" in paths

@@ -169,7 +169,8 @@ def test_button_type_is_any_non_empty_string() -> None:
 
 def test_quick_reply_tags_in_wire_form_or_as_a_list() -> None:
     """Tags come as Flow.ai's classes emit them ({} or {name: [{value}]}) or as a list of strings."""
-    for tags in ({}, {"colour": [{"value": "red"}]}, ["red"]):
+    forms: list[JSON] = [{}, {"colour": [{"value": "red"}]}, ["red"]]
+    for tags in forms:
         payload: JSON = {"text": "?", "quickReplies": [{"label": "Y", "tags": tags}]}
         assert schemas.violations(payload, "template.text") == [], tags
     replies: list[JSON] = [{"label": "Y", "tags": "red"}, {"label": "N", "tags": {"c": "x"}}]

@@ -11,8 +11,7 @@ import pytest
 from pytest_flowai.emulator.flows import load_bot
 from pytest_flowai.errors import EmulatorError
 from pytest_flowai.schemas.cli import main
-
-DEMO_BOT = Path(__file__).resolve().parents[2] / "example_specs" / "bot"
+from tests.helpers.paths import DEMO_BOT
 
 HELLO = """\
 title: Greeting

@@ -392,8 +392,10 @@ def generated_specs(draw: st.DrawFn) -> bytes:
     """Spec-like documents dumped to YAML; a turn repeated is the same object, so yaml writes aliases."""
     documents = draw(st.lists(SPECS, min_size=1, max_size=2))
     for document in documents:
-        if document["steps"] and draw(st.booleans()):
-            document["steps"] = document["steps"] * draw(st.sampled_from([2, 30, 100]))
+        steps = document["steps"]
+        if steps and draw(st.booleans()):
+            assert isinstance(steps, list)
+            document["steps"] = steps * draw(st.sampled_from([2, 30, 100]))
     text = yaml.dump_all(
         documents,
         Dumper=yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper,

@@ -8,6 +8,7 @@ from jsonschema import Draft202012Validator
 
 from pytest_flowai._json import JSON
 from pytest_flowai.spec.grammar import spec_schema
+from tests.helpers.dig import dig
 
 
 def subschemas(node: JSON, where: str = "#") -> Iterator[tuple[str, dict[str, JSON]]]:
@@ -35,7 +36,7 @@ def test_every_property_has_a_description() -> None:
         f"{where}/properties/{name}"
         for where, node in subschemas(spec_schema())
         if isinstance(node.get("properties"), dict)
-        for name, prop in node["properties"].items()  # type: ignore[union-attr]
+        for name, prop in dig(node, "properties").items()
         if not (isinstance(prop, dict) and isinstance(prop.get("description"), str))
     ]
     assert missing == []

@@ -1,34 +1,34 @@
-"""Real emulators on 127.0.0.1 port 0 for the transport tests: one healthy, one per fault, started lazily."""
+"""Emulators for the transport tests: the shared healthy one, and one per fault, started lazily."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from transport_helpers import API_KEY, BOT, CLIENT_ID, config_for
 
 from pytest_flowai.emulator import EmulatorThread, Fault
 from pytest_flowai.transports import TransportConfig
-
-Emulators = Callable[[Fault | None], EmulatorThread]
+from tests.helpers.emulators import new_emulator
+from tests.helpers.transport import Emulators, config_for
 
 
 @pytest.fixture(scope="session")
-def emulators() -> Iterator[Emulators]:
-    """A factory of running emulators by fault (None: healthy); each starts once and stops at session end."""
-    running: dict[Fault | None, EmulatorThread] = {}
+def emulators(emulator: EmulatorThread) -> Iterator[Emulators]:
+    """Running emulators by fault (None: the shared healthy one); each starts once per session."""
+    running: dict[Fault | None, EmulatorThread] = {None: emulator}
+    started: list[EmulatorThread] = []
 
     def get(fault: Fault | None) -> EmulatorThread:
         if fault not in running:
-            emulator = EmulatorThread(flows=str(BOT), api_key=API_KEY, client_id=CLIENT_ID, fault=fault)
-            running[fault] = emulator.start()
+            running[fault] = new_emulator(fault=fault).start()
+            started.append(running[fault])
         return running[fault]
 
     try:
         yield get
     finally:
-        for emulator in running.values():
-            emulator.stop()
+        for faulty in started:
+            faulty.stop()
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Emulators
-from transport_helpers import config_for, new_thread, run, text
 
 from pytest_flowai.errors import TransportError
 from pytest_flowai.transports import Controls, Incoming, TransportConfig, open_transport
+from tests.helpers.transport import Emulators, config_for, new_thread, run, text
 
 
 def test_pause_and_resume_flip_the_status(healthy: TransportConfig) -> None:

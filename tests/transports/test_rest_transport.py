@@ -1,21 +1,16 @@
-"""The sync REST transport against a real emulator: inline replies, every kind of message, every fault."""
+"""What only the sync REST transport does, against a real emulator: media and locations, a receive that
+never waits, key refusals, timeouts (the shared contract is in test_transport_contract.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from conftest import Emulators
-from transport_helpers import API_KEY, config_for, new_thread, reply_texts, run, text, unused_port
 
 from pytest_flowai.emulator import Fault
-from pytest_flowai.errors import SchemaViolation, TransportError
+from pytest_flowai.errors import TransportError
 from pytest_flowai.transports import Incoming, Notice, Outgoing, OutgoingKind, TransportConfig, open_transport
-
-GREETINGS = {
-    "Hi there! Welcome to Pizza Bella. What can I do for you?",
-    "Hello! This is Pizza Bella. How can I help you today?",
-}
+from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text
 
 
 async def _send_and_collect(config: TransportConfig, message: Outgoing) -> list[Incoming | Notice]:
@@ -27,29 +22,6 @@ async def _send_and_collect(config: TransportConfig, message: Outgoing) -> list[
         while (item := await transport.receive(5)) is not None:
             got.append(item)
     return got
-
-
-def test_text_gets_the_greeting_inline(healthy: TransportConfig) -> None:
-    """A text sent with sync=true comes back with the bot's greeting as exactly one queued reply."""
-    got = run(lambda: _send_and_collect(healthy, text(new_thread(), "hello")))
-    assert len(got) == 1
-    reply = got[0]
-    assert isinstance(reply, Incoming)
-    assert reply_texts(reply.payload)[0] in GREETINGS
-
-
-def test_event_params_reach_the_bot(healthy: TransportConfig) -> None:
-    """An event's params reach the bot, which fills them into its reply."""
-    event = Outgoing(
-        kind=OutgoingKind.EVENT,
-        thread_id=new_thread(),
-        event_name="ORDER_SHIPPED",
-        params={"orderId": [{"value": "77"}]},
-    )
-    got = run(lambda: _send_and_collect(healthy, event))
-    assert [reply_texts(item.payload) for item in got if isinstance(item, Incoming)] == [
-        ["Good news! Order 77 is on its way."]
-    ]
 
 
 def test_location_and_media_get_their_steps(healthy: TransportConfig) -> None:
@@ -95,32 +67,6 @@ def test_a_wrong_api_key_is_refused_without_showing_it(emulators: Emulators) -> 
     assert wrong_key not in repr(caught.value)
 
 
-def test_a_body_that_is_not_json_is_a_transport_error(emulators: Emulators) -> None:
-    """A 200 whose body is not JSON fails with a cut excerpt of that body."""
-    config = config_for(emulators(Fault.GARBAGE))
-    with pytest.raises(TransportError, match=r"body that is not JSON: .*502 Bad Gateway"):
-        run(lambda: _send_and_collect(config, text(new_thread(), "hello")))
-
-
-def test_an_off_schema_result_names_the_path(emulators: Emulators) -> None:
-    """A sync result that breaks its schema raises SchemaViolation naming the path, with the body attached."""
-    config = config_for(emulators(Fault.INVALID_REPLY))
-    with pytest.raises(SchemaViolation) as caught:
-        run(lambda: _send_and_collect(config, text(new_thread(), "hello")))
-    assert caught.value.schema == "rest.sync-result"
-    assert "result.messages[0].responses[1].payload.url: required" in str(caught.value)
-    body = caught.value.instance
-    assert isinstance(body, dict)
-    assert body["status"] == "ok"
-
-
-def test_an_error_status_carries_the_servers_message(emulators: Emulators) -> None:
-    """An HTTP error status becomes a TransportError with the status and the server's message."""
-    config = config_for(emulators(Fault.ERROR))
-    with pytest.raises(TransportError, match=r"sending a text message: HTTP 503: emulator fault 'error'"):
-        run(lambda: _send_and_collect(config, text(new_thread(), "hello")))
-
-
 def test_a_hanging_server_fails_at_the_timeout(emulators: Emulators) -> None:
     """A request the server holds fails with a TransportError once the send timeout has passed."""
     config = config_for(emulators(Fault.HANG))
@@ -136,18 +82,6 @@ def test_a_hanging_server_fails_at_the_timeout(emulators: Emulators) -> None:
             return floor.done()
 
     assert run(scenario), "the send failed before its 0.3 s timeout"
-
-
-def test_a_closed_port_is_a_transport_error_naming_the_url(emulators: Emulators) -> None:
-    """Sending where nothing listens fails with the URL and the cause, and never the API key."""
-    url = f"http://127.0.0.1:{unused_port()}"
-    config = config_for(emulators(None), url=url)
-    with pytest.raises(TransportError) as caught:
-        run(lambda: _send_and_collect(config, text("a|b", "hello")))
-    message = str(caught.value)
-    assert "cannot connect: Connection refused" in message
-    assert f"{url}/rest/v1/messages/a%7Cb?sync=true" in message
-    assert API_KEY not in message
 
 
 def test_no_api_key_is_a_clear_error() -> None:

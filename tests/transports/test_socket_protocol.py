@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pytest_flowai import schemas
+from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import SchemaViolation, TransportError
 from pytest_flowai.transports import Incoming, Outgoing, OutgoingKind
 from pytest_flowai.transports.socket_protocol import Delivered, Pong, ProtocolFailure, SocketProtocol
@@ -28,7 +29,7 @@ def frame(kind: str, payload: object = None, **extra: object) -> str:
     return json.dumps(body)
 
 
-def reply(thread: str = THREAD, text: str = "Hi!") -> dict[str, object]:
+def reply(thread: str = THREAD, text: str = "Hi!") -> JSONObject:
     """A reply payload with one text bubble."""
     return {
         "threadId": thread,

@@ -1,4 +1,5 @@
-"""The Web socket transport against a real emulator: replies, delivery, pings, reconnects and every fault."""
+"""What only the Web socket transport does, against a real emulator: delivery, pings, reconnects, silent
+bots, client ids (the shared contract is in test_transport_contract.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ import asyncio
 import time
 
 import pytest
-from conftest import Emulators
-from transport_helpers import API_KEY, config_for, new_thread, reply_texts, run, text, unused_port
 
 from pytest_flowai.emulator import Fault
-from pytest_flowai.errors import SchemaViolation, TransportError
+from pytest_flowai.errors import TransportError
 from pytest_flowai.transports import (
     Incoming,
     Notice,
@@ -20,46 +19,7 @@ from pytest_flowai.transports import (
     TransportConfig,
     open_transport,
 )
-
-GREETINGS = {
-    "Hi there! Welcome to Pizza Bella. What can I do for you?",
-    "Hello! This is Pizza Bella. How can I help you today?",
-}
-
-
-def test_text_gets_the_bots_greeting(healthy: TransportConfig) -> None:
-    """Saying hello over the socket brings back the demo bot's greeting as one reply payload."""
-
-    async def scenario() -> Incoming | Notice | None:
-        thread = new_thread()
-        async with await open_transport("socket", healthy) as transport:
-            assert transport.streaming
-            await transport.send(text(thread, "hello"), timeout=5)
-            return await transport.receive(5)
-
-    reply = run(scenario)
-    assert isinstance(reply, Incoming)
-    assert reply.payload["threadId"].endswith("|o_transport-tests")  # type: ignore[union-attr]
-    assert reply_texts(reply.payload)[0] in GREETINGS
-
-
-def test_event_with_params_gets_its_reply(healthy: TransportConfig) -> None:
-    """An event with params triggers its step, whose reply is filled from those params."""
-
-    async def scenario() -> Incoming | Notice | None:
-        event = Outgoing(
-            kind=OutgoingKind.EVENT,
-            thread_id=new_thread(),
-            event_name="ORDER_SHIPPED",
-            params={"orderId": [{"value": "42"}]},
-        )
-        async with await open_transport("socket", healthy) as transport:
-            await transport.send(event, timeout=5)
-            return await transport.receive(5)
-
-    reply = run(scenario)
-    assert isinstance(reply, Incoming)
-    assert reply_texts(reply.payload) == ["Good news! Order 42 is on its way."]
+from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text
 
 
 def test_send_returns_once_delivered_and_replies_keep_arriving_in_order(healthy: TransportConfig) -> None:
@@ -146,50 +106,6 @@ def test_a_drop_reconnects_once_then_fails(emulators: Emulators) -> None:
     assert reply_texts(second.payload) == ["You are welcome! How would you rate us, from 1 to 5?"]
 
 
-def test_a_frame_that_is_not_json_is_a_transport_error(emulators: Emulators) -> None:
-    """A text frame that is not JSON fails with an excerpt of what the server sent."""
-    config = config_for(emulators(Fault.GARBAGE))
-
-    async def scenario() -> None:
-        async with await open_transport("socket", config) as transport:
-            await transport.send(text(new_thread(), "hello"), timeout=5)
-            await transport.receive(5)
-
-    with pytest.raises(TransportError, match=r"the server sent a frame that is not JSON: .*502 Bad Gateway"):
-        run(scenario)
-
-
-def test_an_off_schema_reply_names_the_path_and_keeps_the_frame(emulators: Emulators) -> None:
-    """A reply that breaks its schema raises SchemaViolation naming the JSON path, with the frame attached."""
-    config = config_for(emulators(Fault.INVALID_REPLY))
-
-    async def scenario() -> None:
-        async with await open_transport("socket", config) as transport:
-            await transport.send(text(new_thread(), "hello"), timeout=5)
-            await transport.receive(5)
-
-    with pytest.raises(SchemaViolation) as caught:
-        run(scenario)
-    assert caught.value.schema == "server-frame"
-    assert "payload.messages[0].responses[1].payload.url: required" in str(caught.value)
-    frame = caught.value.instance
-    assert isinstance(frame, dict)
-    assert frame["type"] == "message.received"
-
-
-def test_an_error_frame_carries_the_servers_message(emulators: Emulators) -> None:
-    """An error frame becomes a TransportError quoting the server's message."""
-    config = config_for(emulators(Fault.ERROR))
-
-    async def scenario() -> None:
-        async with await open_transport("socket", config) as transport:
-            await transport.send(text(new_thread(), "hello"), timeout=5)
-            await transport.receive(5)
-
-    with pytest.raises(TransportError, match="the server sent an error: emulator fault 'error'"):
-        run(scenario)
-
-
 def test_a_hanging_bot_gives_none_within_the_timeout(emulators: Emulators) -> None:
     """When the server confirms delivery but never replies, receive returns None at its timeout."""
     config = config_for(emulators(Fault.HANG))
@@ -208,18 +124,6 @@ def test_an_unknown_client_id_is_refused(emulators: Emulators) -> None:
     config = config_for(emulators(None), client_id="no-such-client")
     with pytest.raises(TransportError, match=r"the server refused client id 'no-such-client' \(HTTP 4\d\d"):
         run(lambda: open_transport("socket", config))
-
-
-def test_a_closed_port_is_a_transport_error_naming_the_url(emulators: Emulators) -> None:
-    """Connecting where nothing listens fails fast with the URL and the cause, and no API key."""
-    url = f"http://127.0.0.1:{unused_port()}"
-    config = config_for(emulators(None), url=url)
-    with pytest.raises(TransportError) as caught:
-        run(lambda: open_transport("socket", config))
-    message = str(caught.value)
-    assert "cannot connect: Connection refused" in message
-    assert f"{url}/socket.info" in message
-    assert API_KEY not in message
 
 
 def test_location_is_refused_before_anything_is_sent(healthy: TransportConfig) -> None:

@@ -9,8 +9,10 @@ import pytest
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import TransportError
+from pytest_flowai.secret import Secret
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig, open_transport
-from pytest_flowai.transports.rest import rest_payload, thread_path
+from pytest_flowai.transports.http import thread_path
+from pytest_flowai.transports.rest import rest_payload
 from pytest_flowai.transports.socket_protocol import EVENT_SPEECH, send_frame
 
 THREAD = "0123456789abcdef0123456789abcdef|o_channel"
@@ -19,7 +21,7 @@ PARAMS: JSONObject = {"orderId": [{"value": "42"}]}
 
 def test_config_repr_hides_the_api_key() -> None:
     """The API key never shows in a config's repr, which ends up in logs and tracebacks."""
-    config = TransportConfig(url="http://127.0.0.1:1", client_id="c", api_key="sk-very-secret")
+    config = TransportConfig(url="http://127.0.0.1:1", client_id="c", api_key=Secret("sk-very-secret"))
     assert "sk-very-secret" not in repr(config)
     assert "api_key='***'" in repr(config)
 
@@ -130,7 +132,7 @@ def test_thread_path_keeps_a_thread_id_in_one_segment() -> None:
 
 def test_open_transport_refuses_an_unknown_kind() -> None:
     """Asking for a transport that does not exist names the ones that do."""
-    config = TransportConfig(url="http://127.0.0.1:1", client_id="c", api_key="k")
+    config = TransportConfig(url="http://127.0.0.1:1", client_id="c", api_key=Secret("k"))
     expected = "unknown transport 'carrier-pigeon': expected one of 'socket', 'rest'"
     with pytest.raises(TransportError, match=expected):
         asyncio.run(open_transport("carrier-pigeon", config))

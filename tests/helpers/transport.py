@@ -6,18 +6,17 @@ import asyncio
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
-from pytest_flowai.emulator import EmulatorThread
+from pytest_flowai.emulator import EmulatorThread, Fault
+from pytest_flowai.secret import secret_or_none
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig
 
-BOT = Path(__file__).resolve().parents[2] / "example_specs" / "bot"
-API_KEY = "sk-transport-tests-secret"
-CLIENT_ID = "transport-tests-client"
 TEST_DEADLINE = 20.0  # no transport test may take longer than this
 
 T = TypeVar("T")
+# `emulators(fault)`: the running emulator with that fault (None: healthy), started once per session.
+Emulators = Callable[[Fault | None], EmulatorThread]
 
 
 def config_for(emulator: EmulatorThread, **changes: str) -> TransportConfig:
@@ -25,7 +24,7 @@ def config_for(emulator: EmulatorThread, **changes: str) -> TransportConfig:
     url = changes.get("url", emulator.url)
     client_id = changes.get("client_id", emulator.client_id)
     api_key = changes.get("api_key", emulator.api_key)
-    return TransportConfig(url=url, client_id=client_id, api_key=api_key, connect_timeout=5.0)
+    return TransportConfig(url=url, client_id=client_id, api_key=secret_or_none(api_key), connect_timeout=5.0)
 
 
 def run(make: Callable[[], Awaitable[T]], deadline: float = TEST_DEADLINE) -> T:

@@ -15,7 +15,7 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
@@ -136,7 +136,7 @@ class HostileServer:
             return False
         if speech == "hang":
             return True
-        text = {
+        text: Callable[[], str] | None = {
             "frame 5MB": lambda: json.dumps(
                 {"type": "message.received", "payload": reply(thread, "x" * BIG)}
             ),

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import glob
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pytest_flowai.emulator import EmulatorThread
+from tests.helpers.emulators import CLIENT_ID
 
-BOT = Path(__file__).resolve().parents[2] / "example_specs" / "bot"
-# Distinctive, so a leak anywhere in the output is found by a plain substring check.
-API_KEY = "plugin-tests-Secr3t-key-7c41e9"
-CLIENT_ID = "plugin-tests"
 GREETINGS = (
     "Hi there! Welcome to Pizza Bella. What can I do for you?",
     "Hello! This is Pizza Bella. How can I help you today?",
@@ -36,8 +31,6 @@ steps:
     expect:
       - text: "my key is {env.FLOWAI_API_KEY}"
 """
-# `start_emulator(fault=..., latency_ms=..., api_key=...)`: an emulator of the test's own, stopped after it.
-StartEmulator = Callable[..., EmulatorThread]
 # Timings for specs that are meant to fail or stay silent: nothing waits the 10 s default.
 FAST = "timeout: 1\nsettle: 0.05\nsilence: 0.3\n"
 

@@ -9,7 +9,6 @@ import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -23,21 +22,11 @@ from websockets.exceptions import ConnectionClosed
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.emulator import Emulator
 from pytest_flowai.emulator.server import QuietServer
+from tests.helpers.emulators import API_KEY, CLIENT_ID
 
-DEMO_BOT = Path(__file__).parents[2] / "example_specs" / "bot"
-API_KEY = "test-key-5b1f"
 DEADLINE = 15.0
 T = TypeVar("T")
-
-# Webhook retries fast enough for a test: 3 attempts, 10 ms then 20 ms apart.
-FAST_WEBHOOKS: dict[str, Any] = {
-    "webhook_attempts": 3,
-    "webhook_backoff": 0.01,
-    "webhook_backoff_max": 0.05,
-    "webhook_timeout": 2.0,
-}
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = DEADLINE) -> T:
@@ -71,7 +60,7 @@ def error_message(response: httpx.Response, status: int) -> str:
     return str(body["message"])
 
 
-async def socket_endpoint(http: httpx.AsyncClient, client_id: str = "flowai-emulator") -> str:
+async def socket_endpoint(http: httpx.AsyncClient, client_id: str = CLIENT_ID) -> str:
     response = await http.get("/socket.info", params={"clientId": client_id, "sessionId": "s-1"})
     assert response.status_code == 200, response.text
     body = valid(response.json(), "socket.info")
@@ -82,7 +71,7 @@ async def socket_endpoint(http: httpx.AsyncClient, client_id: str = "flowai-emul
 
 
 @contextlib.asynccontextmanager
-async def open_socket(url: str, client_id: str = "flowai-emulator") -> AsyncIterator[ClientConnection]:
+async def open_socket(url: str, client_id: str = CLIENT_ID) -> AsyncIterator[ClientConnection]:
     """A WebSocket to the emulator at ``url``, through socket.info as a real client does."""
     async with client(url, key=None) as http:
         endpoint = await socket_endpoint(http, client_id)
@@ -153,8 +142,9 @@ class Receiver:
         self.attempts += 1
         if self.attempts <= self.fail_first:
             return JSONResponse({"try": "again"}, status_code=self.fail_status)
-        body = await request.json()
-        self.bodies.put_nowait(valid(body, "webhook"))  # type: ignore[arg-type]
+        body = valid(await request.json(), "webhook")
+        assert isinstance(body, dict)
+        self.bodies.put_nowait(body)
         return Response(status_code=204)
 
 
@@ -189,10 +179,3 @@ async def register(
     body = valid(response.json(), "messaging.webhook")
     assert isinstance(body, dict)
     return body
-
-
-async def in_process(**settings: Any) -> Emulator:
-    """A started in-process emulator on the demo bot with test settings (the caller stops it)."""
-    emulator = Emulator(flows=DEMO_BOT, api_key=API_KEY, **{**FAST_WEBHOOKS, **settings})
-    await emulator.start()
-    return emulator

@@ -1,0 +1,1 @@
+"""The project's own tests; a package, so test modules and helpers import as `tests.<dir>.<module>`."""

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the demo bot's path, emulators, clients, fake servers and runners."""
