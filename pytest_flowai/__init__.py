@@ -10,16 +10,19 @@ import importlib
 from typing import TYPE_CHECKING
 
 from pytest_flowai.errors import (
+    BotError,
     ConfigurationError,
     EmulatorError,
     FlowaiError,
     SchemaViolation,
     Span,
     SpecError,
+    SpecRunError,
     SpecSchemaError,
     SpecSyntaxError,
     TransportError,
     TurnFailed,
+    UndefinedVariable,
     Violation,
 )
 
@@ -62,6 +65,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActionKind",
+    "BotError",
     "ConfigurationError",
     "Conversation",
     "EmulatorError",
@@ -72,12 +76,14 @@ __all__ = [
     "Span",
     "SpecError",
     "SpecFile",
+    "SpecRunError",
     "SpecSchemaError",
     "SpecSyntaxError",
     "TransportError",
     "TransportKind",
     "Turn",
     "TurnFailed",
+    "UndefinedVariable",
     "Violation",
     "load_spec",
     "load_spec_text",

@@ -31,6 +31,7 @@ from pytest_flowai.errors import (
     FlowaiError,
     Span,
     SpecError,
+    SpecRunError,
     TransportError,
     TurnFailed,
     cut,
@@ -38,6 +39,7 @@ from pytest_flowai.errors import (
     quote,
 )
 from pytest_flowai.options import CoverageOptions
+from pytest_flowai.preflight import CREDENTIAL_HINTS
 from pytest_flowai.secret import Secret
 from pytest_flowai.secret import redact as redact_all
 from pytest_flowai.spec.model import Conversation, Turn
@@ -46,11 +48,6 @@ from pytest_flowai.transcript import Noted, Received, Sent, Transcript
 if TYPE_CHECKING:
     from pytest_flowai import html_report
 
-# Which setting gives the server the credential it asked for.
-CREDENTIAL_HINTS = {
-    "client id": "set flowai_client_id in the ini file or pass --flowai-client-id",
-    "API key": "set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
-}
 _EXCERPT_LINES = 12
 
 
@@ -191,6 +188,19 @@ def render_failure(
             lines.extend(exc.detail.splitlines())
         elif exc.mismatches:
             lines.extend(f"  {m}" for m in exc.mismatches)
+    elif isinstance(exc, SpecRunError):
+        # The spec author's mistake, found as the turn ran: said as a spec error, not as the bot's failure.
+        span = exc.span or (turn.span if turn else conversation.span)
+        lines.append(f"{span}: spec error in {_turn_label(turn, conversation)}: {exc.message}")
+        if turn is not None:
+            lines.extend(source_excerpt(turn, span))
+        if exc.hint:
+            lines.append(f"  hint: {exc.hint}")
+    elif isinstance(exc, ConfigurationError):
+        lines.append(f"{conversation.span}: configuration error: {exc.message}")
+        hint = exc.hint or CREDENTIAL_HINTS.get(exc.credential or "")
+        if hint:
+            lines.append(f"  hint: {hint}")
     elif isinstance(exc, TransportError):
         span = turn.span if turn else conversation.span
         lines.append(f"{span}: {_turn_label(turn, conversation)} failed: transport error: {exc}")
@@ -218,7 +228,8 @@ def failure_row(
     expected and what came closest (read from the lines the turn matcher wrote; else the turn's first
     reply in the transcript; else the reason)."""
     turn = _turn(conversation, getattr(exc, "turn", None))
-    span = (exc.span if isinstance(exc, TurnFailed) else None) or (turn.span if turn else conversation.span)
+    own_span = exc.span if isinstance(exc, TurnFailed | SpecRunError) else None
+    span = own_span or (turn.span if turn else conversation.span)
     expected = closest = ""
     detail = exc.detail if isinstance(exc, TurnFailed) else None
     for line in (detail or "").splitlines():
@@ -232,6 +243,8 @@ def failure_row(
         elif text == "no reply arrived" and not closest:
             closest = "no reply"
     reason = exc.reason if isinstance(exc, TurnFailed) else str(exc).split("\n", 1)[0]
+    if isinstance(exc, SpecRunError | ConfigurationError):
+        reason = f"{'spec' if isinstance(exc, SpecRunError) else 'configuration'} error: {exc.message}"
     if not expected and reason.startswith("expected silence"):
         expected = "silence"
     if not closest and transcript is not None and turn is not None:
@@ -609,7 +622,7 @@ def attach_html_data(
         if (
             isinstance(item, nodes.FlowItem)
             and isinstance(exc, FlowaiError)
-            and not isinstance(exc, SpecError)
+            and (not isinstance(exc, SpecError) or isinstance(exc, SpecRunError))
         ):
             seed = session.options.emulator_seed if session is not None and session.embedded else None
             # The report without its transcript: the page shows the conversation itself.

@@ -9,6 +9,7 @@ def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a deliberate change: this list changes with it."""
     assert sorted(pytest_flowai.__all__) == [
         "ActionKind",
+        "BotError",
         "ConfigurationError",
         "Conversation",
         "EmulatorError",
@@ -19,12 +20,14 @@ def test_public_names_are_pinned() -> None:
         "Span",
         "SpecError",
         "SpecFile",
+        "SpecRunError",
         "SpecSchemaError",
         "SpecSyntaxError",
         "TransportError",
         "TransportKind",
         "Turn",
         "TurnFailed",
+        "UndefinedVariable",
         "Violation",
         "load_spec",
         "load_spec_text",

@@ -9,7 +9,7 @@ from conftest import Emulators
 from transport_helpers import API_KEY, config_for, new_thread, reply_texts, run, text, unused_port
 
 from pytest_flowai.emulator import Fault
-from pytest_flowai.errors import SchemaViolation, TransportError
+from pytest_flowai.errors import ConfigurationError, SchemaViolation, TransportError
 from pytest_flowai.transports import Incoming, Notice, Outgoing, OutgoingKind, TransportConfig, open_transport
 
 GREETINGS = {
@@ -147,9 +147,9 @@ def test_a_closed_port_is_a_transport_error_naming_the_url(emulators: Emulators)
 
 
 def test_no_api_key_is_a_clear_error() -> None:
-    """Without an API key the REST transport refuses to start, saying what is missing."""
+    """Without an API key the REST transport refuses to start with a configuration error naming it."""
     config = TransportConfig(url="http://127.0.0.1:1", client_id="c")
-    with pytest.raises(TransportError, match="the REST API needs an API key"):
+    with pytest.raises(ConfigurationError, match="the REST API needs an API key"):
         run(lambda: open_transport("rest", config))
 
 
