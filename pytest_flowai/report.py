@@ -210,7 +210,7 @@ def render_failure(
             lines.extend(source_excerpt(turn, span))
     else:
         lines.append(f"{conversation.span}: conversation {conversation.name!r} failed: {exc}")
-    if seed is not None:
+    if seed is not None and not isinstance(exc, ConfigurationError):
         lines.append(
             f"  the embedded emulator ran with seed {seed}:"
             f" --flowai-emulator-seed {seed} gives the same replies"
