@@ -129,6 +129,24 @@ def test_a_missing_client_id_is_a_configuration_error_also_under_collect_only(
     assert "Traceback" not in output(result)
 
 
+def test_under_xdist_a_missing_client_id_fails_each_test_as_a_configuration_error(
+    flowai: FlowaiTester,
+) -> None:
+    """On xdist workers (where a usage error would crash xdist) each test fails naming the setting instead."""
+    flowai.spec(f"name: chat\n{FAST}steps:\n  - say: hello\n")
+    result = flowai.pytester.runpytest_subprocess("--flowai-url", flowai.url, "-n", "2", timeout=60)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_x.flowai.yaml:1:1: configuration error: the Web socket API needs a client id;"
+            " none is configured",
+            "  hint: set flowai_client_id in the ini file or pass --flowai-client-id",
+        ],
+        consecutive=True,
+    )
+    assert "INTERNALERROR" not in output(result)
+
+
 def test_a_reply_that_does_not_match_is_still_the_bots_failure(flowai: FlowaiTester) -> None:
     """A reply other than the expected one keeps the bot-failure wording: `turn N of ... failed:`."""
     flowai.spec(
