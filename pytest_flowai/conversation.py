@@ -161,7 +161,7 @@ class ConversationRunner:
     # -- one turn --
 
     async def run_turn(self, turn: Turn) -> None:
-        """Run one turn: send, collect and check; raises TurnFailed or TransportError."""
+        """Run one turn: send, collect and check; raises TurnFailed, TransportError or SpecRunError."""
         timing = _timing(turn, self.conversation, self.settings)
         self._unasked = []
         self._turn_drop = None

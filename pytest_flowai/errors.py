@@ -136,8 +136,8 @@ class UndefinedVariable(SpecError):
 
 
 class SpecRunError(SpecError):
-    """A spec mistake the runner found in a turn (a variable still unset, a filled-in regex that does not
-    compile): the spec author's fault, found only when the turn ran, so it carries the turn and the
+    """A spec mistake the runner found in a turn (a variable still unset, an expectation a filled-in value
+    makes invalid): the spec author's fault, found only when the turn ran, so it carries the turn and the
     transcript so far."""
 
     def __init__(

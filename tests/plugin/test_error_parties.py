@@ -10,7 +10,16 @@ import pytest
 from plugin_helpers import FAST, FlowaiTester, output
 
 from pytest_flowai import report
-from pytest_flowai.errors import ConfigurationError
+from pytest_flowai.errors import (
+    BotError,
+    ConfigurationError,
+    SchemaViolation,
+    SpecError,
+    SpecRunError,
+    TransportError,
+    TurnFailed,
+    UndefinedVariable,
+)
 from pytest_flowai.spec.model import Conversation
 
 UNSET = """
@@ -196,3 +205,18 @@ def test_a_configuration_error_found_in_a_run_is_said_as_one() -> None:
         "test_x.flowai.yaml:1:1: configuration error: the REST API needs an API key; none is configured",
         "  hint: set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
     ]
+
+
+def test_each_error_type_belongs_to_one_party() -> None:
+    """Spec mistakes, bot failures, network errors and configuration errors are four separate families."""
+    parties = [SpecError, BotError, TransportError, ConfigurationError]
+    members = {
+        SpecRunError: SpecError,
+        UndefinedVariable: SpecError,
+        TurnFailed: BotError,
+        SchemaViolation: BotError,
+        TransportError: TransportError,
+        ConfigurationError: ConfigurationError,
+    }
+    for error, party in members.items():
+        assert [p for p in parties if issubclass(error, p)] == [party], error
