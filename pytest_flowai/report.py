@@ -243,8 +243,10 @@ def failure_row(
         elif text == "no reply arrived" and not closest:
             closest = "no reply"
     reason = exc.reason if isinstance(exc, TurnFailed) else str(exc).split("\n", 1)[0]
-    if isinstance(exc, SpecRunError | ConfigurationError):
-        reason = f"{'spec' if isinstance(exc, SpecRunError) else 'configuration'} error: {exc.message}"
+    if isinstance(exc, SpecRunError):
+        reason = f"spec error: {exc.message}"
+    elif isinstance(exc, ConfigurationError):
+        reason = f"configuration error: {exc.message}"
     if not expected and reason.startswith("expected silence"):
         expected = "silence"
     if not closest and transcript is not None and turn is not None:
