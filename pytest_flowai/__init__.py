@@ -10,16 +10,19 @@ import importlib
 from typing import TYPE_CHECKING
 
 from pytest_flowai.errors import (
+    BotError,
     ConfigurationError,
     EmulatorError,
     FlowaiError,
     SchemaViolation,
     Span,
     SpecError,
+    SpecRunError,
     SpecSchemaError,
     SpecSyntaxError,
     TransportError,
     TurnFailed,
+    UndefinedVariable,
     Violation,
 )
 
@@ -81,6 +84,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Action",
     "ActionKind",
+    "BotError",
     "ConfigurationError",
     "Conversation",
     "EmulatorError",
@@ -98,12 +102,14 @@ __all__ = [
     "Span",
     "SpecError",
     "SpecFile",
+    "SpecRunError",
     "SpecSchemaError",
     "SpecSyntaxError",
     "TransportError",
     "TransportKind",
     "Turn",
     "TurnFailed",
+    "UndefinedVariable",
     "Violation",
     "Wait",
     "load_spec",

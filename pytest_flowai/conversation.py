@@ -12,12 +12,21 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import SchemaViolation, Span, SpecError, TransportError, TurnFailed, cut
+from pytest_flowai.errors import (
+    SchemaViolation,
+    Span,
+    SpecError,
+    SpecRunError,
+    TransportError,
+    TurnFailed,
+    UndefinedVariable,
+    cut,
+)
 from pytest_flowai.expect import (
     Bubble,
     Expectation,
@@ -29,7 +38,7 @@ from pytest_flowai.expect import (
 )
 from pytest_flowai.report.wording import PATIENCE_HINT, failure_reason, undefined_hint, undefined_reason
 from pytest_flowai.secret import SecretEnv
-from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate
+from pytest_flowai.spec.interpolate import interpolate
 from pytest_flowai.spec.model import Conversation, ExpectEntry, ExtraMode, Handover, Pause, Resume, Turn, Wait
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
@@ -154,7 +163,7 @@ class ConversationRunner:
     # -- one turn --
 
     async def run_turn(self, turn: Turn) -> None:
-        """Run one turn: send, collect and check; raises TurnFailed or TransportError."""
+        """Run one turn: send, collect and check; raises TurnFailed, TransportError or SpecRunError."""
         timing = _timing(turn, self.conversation, self.settings)
         self._unasked = []
         self._turn_drop = None
@@ -164,10 +173,11 @@ class ConversationRunner:
             originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
             metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
             entries, forbid = self._compile(turn.expect or ()), self._compile(turn.forbid)
+        # The spec's mistake, not the bot's: said as a spec error, with what the bot said so far.
         except UndefinedVariable as exc:
-            self._fail(turn, undefined_reason(exc.name), hint=undefined_hint(exc.name))
+            self._spec_mistake(turn, undefined_reason(exc.name), exc, hint=undefined_hint(exc.name))
         except SpecError as exc:
-            self._fail(turn, exc.message, span=exc.span or turn.span)
+            self._spec_mistake(turn, exc.message, exc, span=exc.span, hint=exc.hint)
 
         try:
             await self._act(
@@ -455,6 +465,15 @@ class ConversationRunner:
     def _end(self, turn: Turn, *, ok: bool) -> None:
         self.transcript.add(TurnEnded(turn=turn.index, ok=ok, at=self._clock()))
 
+    def _spec_mistake(
+        self, turn: Turn, message: str, cause: SpecError, *, span: Span | None = None, hint: str | None = None
+    ) -> NoReturn:
+        self.transcript.failed_turn = turn.index
+        self._end(turn, ok=False)
+        raise SpecRunError(
+            message, turn=turn.index, span=span or turn.span, hint=hint, transcript=self.transcript
+        ) from cause
+
     def _fail(
         self,
         turn: Turn,
@@ -524,6 +543,7 @@ async def run(
     transcript: Transcript,
     http: httpx.AsyncClient | None = None,
 ) -> Transcript:
-    """Run every turn of `conversation`; raises `TurnFailed` (bot) or `TransportError` (network)."""
+    """Run every turn of `conversation`; raises `TurnFailed` (bot), `TransportError` (network),
+    `SpecRunError` (the spec) or `ConfigurationError` (a setting)."""
     runner = ConversationRunner(conversation, settings, thread_id=thread_id, transcript=transcript, http=http)
     return await runner.run()

@@ -4,12 +4,18 @@ but ``_json`` and ``secret``, so the emulator and the schemas may use it too.
     FlowaiError                  base of everything below
     ├── SpecError                the spec author: a spec file is wrong (carries a span)
     │   ├── SpecSyntaxError      the YAML does not parse
-    │   └── SpecSchemaError      the YAML parses but breaks the spec grammar (one or more problems)
-    ├── SchemaViolation          a payload breaks a protocol JSON Schema (carries every violation)
-    ├── TurnFailed               the bot: a reply did not meet the spec's expectations
-    ├── TransportError           the environment: the network or the server failed us
+    │   ├── SpecSchemaError      the YAML parses but breaks the spec grammar (one or more problems)
+    │   ├── UndefinedVariable    a placeholder names a variable that has no value
+    │   └── SpecRunError         a spec mistake found while a turn runs (carries the turn and transcript)
+    ├── BotError                 the bot or its server: what it sent is not what the spec asks for
+    │   ├── TurnFailed           a reply did not meet the spec's expectations (or did not come)
+    │   └── SchemaViolation      a payload breaks a protocol JSON Schema (carries every violation)
+    ├── TransportError           the network: refused, timed out, closed, garbage on the wire, HTTP errors
     ├── ConfigurationError       the person running pytest: a setting is missing or wrong
     └── EmulatorError            the emulator itself: bad flows, bad settings
+
+Each is raised where that party's mistake is found: a spec mistake is a ``SpecError`` whether the loader or
+the runner finds it, a missing setting a ``ConfigurationError`` whether the plugin or a transport finds it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
     from pytest_flowai._json import JSON
 
 _MAX_QUOTE = 200
+# How a placeholder names an environment variable: `{env.NAME}`.
+ENV_PREFIX = "env."
 
 
 def cut(text: str, limit: int = _MAX_QUOTE) -> str:
@@ -66,7 +74,7 @@ class FlowaiError(Exception):
 
 
 class SpecError(FlowaiError):
-    """A spec file is wrong: the author must fix it."""
+    """The spec author's fault: a spec file is wrong, and editing it fixes the failure."""
 
     def __init__(self, message: str, *, span: Span | None = None, hint: str | None = None) -> None:
         super().__init__(message)
@@ -118,7 +126,44 @@ class Violation:
         return f"{self.path or '(root)'}: {self.message}"
 
 
-class SchemaViolation(FlowaiError):
+class UndefinedVariable(SpecError):
+    """A placeholder names a variable (or environment variable) that has no value."""
+
+    def __init__(self, name: str, *, span: Span | None = None) -> None:
+        what = "environment variable" if name.startswith(ENV_PREFIX) else "variable"
+        super().__init__(f"undefined {what} {name.removeprefix(ENV_PREFIX)!r}", span=span)
+        self.name = name
+
+
+class SpecRunError(SpecError):
+    """A spec mistake the runner found in a turn (a variable still unset, an expectation a filled-in value
+    makes invalid): the spec author's fault, found only when the turn ran, so it carries the turn and the
+    transcript so far."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        turn: int,
+        span: Span | None = None,
+        hint: str | None = None,
+        transcript: object = None,
+    ) -> None:
+        super().__init__(message, span=span, hint=hint)
+        self.turn = turn
+        self.transcript = transcript
+
+    def __str__(self) -> str:
+        where = f"{self.span}: " if self.span else ""
+        text = f"{where}spec error in turn {self.turn}: {self.message}"
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+class BotError(FlowaiError):
+    """The bot's (or its server's) fault: what it sent is not what the spec asks for."""
+
+
+class SchemaViolation(BotError):
     """A payload does not match a protocol JSON Schema; ``violations`` lists every problem."""
 
     def __init__(self, schema: str, violations: Sequence[Violation], instance: JSON = None) -> None:
@@ -132,7 +177,7 @@ class SchemaViolation(FlowaiError):
         return f"does not match schema {self.schema!r}:\n{lines}"
 
 
-class TurnFailed(FlowaiError):
+class TurnFailed(BotError):
     """A turn of a conversation did not get the replies its spec expects.
 
     ``mismatches`` and ``transcript`` are kept as objects (built by ``expect`` and ``conversation``);
@@ -169,7 +214,8 @@ class TurnFailed(FlowaiError):
 
 
 class TransportError(FlowaiError):
-    """The network or the server failed: connection refused, closed, garbage, an HTTP error status.
+    """The network's fault (or a server that speaks no Flow.ai): connection refused, timed out, closed,
+    garbage on the wire, an HTTP error status; a credential the server refused is one too.
 
     ``credential`` names what the server wanted and did not get ("client id", "API key"), so the plugin
     can say which of its settings to fix; transports know nothing of the plugin's option names.
@@ -198,12 +244,18 @@ class TransportError(FlowaiError):
 
 
 class ConfigurationError(FlowaiError):
-    """A setting of the plugin is missing or wrong; said once for the whole run, naming the setting."""
+    """The fault of the person running pytest: a setting (ini option, command-line flag, environment
+    variable) is missing or wrong; said once for the whole run, naming the setting.
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    ``credential`` names what is missing ("client id", "API key") where the finder knows no option names
+    (a transport), so the plugin can say which of its settings gives it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, credential: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.credential = credential
 
     def __str__(self) -> str:
         return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
@@ -214,16 +266,20 @@ class EmulatorError(FlowaiError):
 
 
 __all__ = [
+    "ENV_PREFIX",
+    "BotError",
     "ConfigurationError",
     "EmulatorError",
     "FlowaiError",
     "SchemaViolation",
     "Span",
     "SpecError",
+    "SpecRunError",
     "SpecSchemaError",
     "SpecSyntaxError",
     "TransportError",
     "TurnFailed",
+    "UndefinedVariable",
     "Violation",
     "cut",
     "display_path",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from pytest_flowai.errors import FlowaiError, SpecError
+from pytest_flowai.errors import FlowaiError, SpecError, SpecRunError
 from pytest_flowai.options import Options
 from pytest_flowai.report.text import redact, render_failure, render_transcript
 from pytest_flowai.transcript import Transcript
@@ -299,7 +299,7 @@ class FlowItem(pytest.Item):
         style: Any = None,
     ) -> str | Any:
         exc = excinfo.value
-        if isinstance(exc, SpecError):
+        if isinstance(exc, SpecError) and not isinstance(exc, SpecRunError):
             text = str(exc)
         elif isinstance(exc, FlowaiError):
             session = self.flowai

@@ -9,15 +9,16 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 import pytest
 
 from pytest_flowai import nodes, secret
-from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError
+from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, display_path
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
 from pytest_flowai.options import CoverageOptions, Options
+from pytest_flowai.preflight import Need, check_settings
 from pytest_flowai.report.coverage import COVERAGE, CoverageCollector
 from pytest_flowai.report.html_reporter import HtmlReporter, attach_html_data
 from pytest_flowai.report.records import RecordWriter
@@ -256,17 +257,38 @@ def _redact_logs(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """With spec items collected: check the target once, then start it (the fixture starts it when used)."""
+    """With spec items collected: check the target and the settings they need once, then start the target
+    (the fixture starts it when used)."""
     if not any(isinstance(item, nodes.FlowItem) for item in session.items):
         return
     flowai_session = nodes.session_of(session.config)
     try:
         flowai_session.check()
+        if not hasattr(session.config, "workerinput"):
+            # Not on an xdist worker: a usage error there stops xdist with an internal error; the tests
+            # of a worker fail each with the configuration error instead.
+            check_settings(flowai_session.options, _needs(session.items, flowai_session.options.transport))
         if not session.config.option.collectonly:
             # Started here, so its start-up is counted in no test's duration.
             flowai_session.settings()
     except (ConfigurationError, EmulatorError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _needs(items: Sequence[pytest.Item], default_transport: str) -> list[Need]:
+    """What each spec and each test using the `flowai` fixture will use: its transport, its control turns."""
+    needs = []
+    for item in items:
+        if isinstance(item, nodes.FlowItem):
+            conversation = item.conversation
+            where = f"{display_path(conversation.span.path)}:{conversation.span.line}: {conversation.name!r}"
+            controls = any(turn.action.kind.is_control for turn in conversation.turns)
+            needs.append(Need(where=where, transport=item.job.transport, controls=controls))
+        elif "flowai" in getattr(item, "fixturenames", ()):
+            marker = item.get_closest_marker("flowai")
+            transport = marker.kwargs.get("transport") if marker is not None else None
+            needs.append(Need(where=item.nodeid, transport=str(transport or default_transport)))
+    return needs
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

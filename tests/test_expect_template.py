@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 from pytest_flowai._json import JSONObject
-from pytest_flowai.errors import SpecError
+from pytest_flowai.errors import SpecError, UndefinedVariable
 from pytest_flowai.expect import Bubble, template_of
-from pytest_flowai.spec import UndefinedVariable, load_spec_text
+from pytest_flowai.spec import load_spec_text
 from pytest_flowai.spec.model import ExpectEntry
 
 NO_ENV: dict[str, str] = {}

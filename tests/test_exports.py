@@ -10,6 +10,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(pytest_flowai.__all__) == [
         "Action",
         "ActionKind",
+        "BotError",
         "ConfigurationError",
         "Conversation",
         "EmulatorError",
@@ -27,12 +28,14 @@ def test_public_names_are_pinned() -> None:
         "Span",
         "SpecError",
         "SpecFile",
+        "SpecRunError",
         "SpecSchemaError",
         "SpecSyntaxError",
         "TransportError",
         "TransportKind",
         "Turn",
         "TurnFailed",
+        "UndefinedVariable",
         "Violation",
         "Wait",
         "load_spec",
@@ -49,13 +52,16 @@ def test_every_public_name_is_importable() -> None:
 def test_public_errors_share_one_base() -> None:
     """Every public exception derives from FlowaiError, so a user can catch them all at once."""
     errors = [
+        pytest_flowai.BotError,
         pytest_flowai.ConfigurationError,
         pytest_flowai.EmulatorError,
         pytest_flowai.SchemaViolation,
         pytest_flowai.SpecError,
+        pytest_flowai.SpecRunError,
         pytest_flowai.SpecSchemaError,
         pytest_flowai.SpecSyntaxError,
         pytest_flowai.TransportError,
         pytest_flowai.TurnFailed,
+        pytest_flowai.UndefinedVariable,
     ]
     assert all(issubclass(e, pytest_flowai.FlowaiError) for e in errors)

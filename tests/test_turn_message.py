@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_flowai._json import JSON
-from pytest_flowai.spec import UndefinedVariable
+from pytest_flowai.errors import UndefinedVariable
 from pytest_flowai.spec.model import Event, Handover, Location, Media, Pause, Resume, Say, Wait
 from pytest_flowai.transports import OutgoingKind
 from pytest_flowai.transports.outgoing import build_outgoing

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import FlowaiError, TurnFailed
+from pytest_flowai.errors import FlowaiError, SpecRunError, TurnFailed
 from pytest_flowai.record.entries import expectations, responses_of
 from pytest_flowai.record.volatile import Namer
 from pytest_flowai.spec.model import Conversation, Turn
@@ -31,7 +31,7 @@ class RecordOptions:
 def turns_to_record(conversation: Conversation, error: FlowaiError | None, update: bool) -> list[Turn]:
     """The turns that get entries: message turns with no `expect` that ran (all of them when the
     conversation passed), and, with ``update``, the turn that failed its expectations."""
-    failed = error.turn if isinstance(error, TurnFailed) else None
+    failed = error.turn if isinstance(error, TurnFailed | SpecRunError) else None
     if error is not None and failed is None:
         return []  # a transport error: no turn's replies can be trusted
     chosen = []
@@ -47,7 +47,7 @@ def turns_to_record(conversation: Conversation, error: FlowaiError | None, updat
 
 def replies_by_turn(transcript: Transcript, error: FlowaiError | None) -> dict[int, list[JSONObject]]:
     """Each turn's reply payloads; a failed run keeps only the turns before (and at) its failure."""
-    failed = error.turn if isinstance(error, TurnFailed) else None
+    failed = error.turn if isinstance(error, TurnFailed | SpecRunError) else None
     found: dict[int, list[JSONObject]] = {}
     for event in transcript.events:
         if isinstance(event, Received) and (failed is None or event.turn <= failed):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import FlowaiError, SpecError
+from pytest_flowai.errors import FlowaiError, SpecError, SpecRunError
 from pytest_flowai.report.coverage import coverage_result
 from pytest_flowai.report.text import redact, render_failure
 from pytest_flowai.secret import Secret
@@ -47,7 +47,7 @@ def attach_html_data(
         if (
             isinstance(item, nodes.FlowItem)
             and isinstance(exc, FlowaiError)
-            and not isinstance(exc, SpecError)
+            and (not isinstance(exc, SpecError) or isinstance(exc, SpecRunError))
         ):
             seed = session.options.emulator_seed if session is not None and session.embedded else None
             # The report without its transcript: the page shows the conversation itself.

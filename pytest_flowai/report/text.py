@@ -10,7 +10,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.errors import FlowaiError, Span, TransportError, TurnFailed, cut, display_path, quote
+from pytest_flowai.errors import (
+    ConfigurationError,
+    FlowaiError,
+    Span,
+    SpecRunError,
+    TransportError,
+    TurnFailed,
+    cut,
+    display_path,
+    quote,
+)
 from pytest_flowai.report.wording import CREDENTIAL_HINTS
 from pytest_flowai.secret import Secret
 from pytest_flowai.secret import redact as redact_all
@@ -157,6 +167,19 @@ def render_failure(
             lines.extend(exc.detail.splitlines())
         elif exc.mismatches:
             lines.extend(f"  {m}" for m in exc.mismatches)
+    elif isinstance(exc, SpecRunError):
+        # The spec author's mistake, found as the turn ran: said as a spec error, not as the bot's failure.
+        span = exc.span or (turn.span if turn else conversation.span)
+        lines.append(f"{span}: spec error in {_turn_label(turn, conversation)}: {exc.message}")
+        if turn is not None:
+            lines.extend(source_excerpt(turn, span))
+        if exc.hint:
+            lines.append(f"  hint: {exc.hint}")
+    elif isinstance(exc, ConfigurationError):
+        lines.append(f"{conversation.span}: configuration error: {exc.message}")
+        hint = exc.hint or CREDENTIAL_HINTS.get(exc.credential or "")
+        if hint:
+            lines.append(f"  hint: {hint}")
     elif isinstance(exc, TransportError):
         span = turn.span if turn else conversation.span
         lines.append(f"{span}: {_turn_label(turn, conversation)} failed: transport error: {exc}")
@@ -166,7 +189,7 @@ def render_failure(
             lines.extend(source_excerpt(turn, span))
     else:
         lines.append(f"{conversation.span}: conversation {conversation.name!r} failed: {exc}")
-    if seed is not None:
+    if seed is not None and not isinstance(exc, ConfigurationError):
         lines.append(
             f"  the embedded emulator ran with seed {seed}:"
             f" --flowai-emulator-seed {seed} gives the same replies"
@@ -184,7 +207,8 @@ def failure_row(
     expected and what came closest (read from the lines the turn matcher wrote; else the turn's first
     reply in the transcript; else the reason)."""
     turn = _turn(conversation, getattr(exc, "turn", None))
-    span = (exc.span if isinstance(exc, TurnFailed) else None) or (turn.span if turn else conversation.span)
+    own_span = exc.span if isinstance(exc, TurnFailed | SpecRunError) else None
+    span = own_span or (turn.span if turn else conversation.span)
     expected = closest = ""
     detail = exc.detail if isinstance(exc, TurnFailed) else None
     for line in (detail or "").splitlines():
@@ -198,6 +222,10 @@ def failure_row(
         elif text == "no reply arrived" and not closest:
             closest = "no reply"
     reason = exc.reason if isinstance(exc, TurnFailed) else str(exc).split("\n", 1)[0]
+    if isinstance(exc, SpecRunError):
+        reason = f"spec error: {exc.message}"
+    elif isinstance(exc, ConfigurationError):
+        reason = f"configuration error: {exc.message}"
     if not expected and reason.startswith("expected silence"):
         expected = "silence"
     if not closest and transcript is not None and turn is not None:

@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 # Light, and named like its module: imported eagerly, so `spec.interpolate` is the function.
-from pytest_flowai.spec.interpolate import UndefinedVariable, interpolate, placeholders
+from pytest_flowai.spec.interpolate import interpolate, placeholders
 
 if TYPE_CHECKING:
     from pytest_flowai.spec.limits import SpecLimits
@@ -84,7 +84,6 @@ __all__ = [
     "SpecLimits",
     "TransportKind",
     "Turn",
-    "UndefinedVariable",
     "Wait",
     "interpolate",
     "load_spec",

@@ -11,26 +11,12 @@ import re
 from collections.abc import Callable, Mapping
 
 from pytest_flowai._json import JSON
-from pytest_flowai.errors import FlowaiError
+from pytest_flowai.errors import ENV_PREFIX, UndefinedVariable
 
-ENV_PREFIX = "env."
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 # One scanner for both escapes and placeholders, so `{{name}}` reads as the literal text `{name}`.
 _TOKEN = re.compile(r"\{\{|\}\}|\{(" + _NAME + r")\}")
 _WHOLE = re.compile(r"\{(" + _NAME + r")\}")
-
-
-class UndefinedVariable(FlowaiError):
-    """A placeholder names a variable (or environment variable) that has no value."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        what = "environment variable" if self.name.startswith(ENV_PREFIX) else "variable"
-        shown = self.name.removeprefix(ENV_PREFIX)
-        return f"undefined {what} {shown!r}"
 
 
 def placeholders(text: str) -> list[str]:
@@ -113,4 +99,4 @@ def interpolate(value: JSON, variables: Mapping[str, JSON], env: Mapping[str, st
     return value
 
 
-__all__ = ["UndefinedVariable", "as_text", "fill", "interpolate", "is_template", "lookup", "placeholders"]
+__all__ = ["ENV_PREFIX", "as_text", "fill", "interpolate", "is_template", "lookup", "placeholders"]

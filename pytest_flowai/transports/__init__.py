@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import httpx
@@ -80,7 +80,7 @@ async def open_transport(
     home = _KINDS.get(kind)
     if home is None:
         known = ", ".join(map(repr, TRANSPORT_KINDS))
-        raise TransportError(f"unknown transport {kind!r}: expected one of {known}")
+        raise ConfigurationError(f"unknown transport {kind!r}: expected one of {known}")
     module, name = home
     cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     extra = {"hub": hub} if kind in WEBHOOK_KINDS else {}

@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError
 from pytest_flowai.secret import MASK, Secret, secret_or_none
 from pytest_flowai.secret import redact as redact_all
 
@@ -42,11 +42,11 @@ class TransportConfig:
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise TransportError(f"the Flow.ai URL must start with http:// or https://, got {self.url!r}")
+            raise ConfigurationError(f"the Flow.ai URL must start with http:// or https://, got {self.url!r}")
         if self.connect_timeout <= 0:
-            raise TransportError(f"connect_timeout must be positive, got {self.connect_timeout!r}")
+            raise ConfigurationError(f"connect_timeout must be positive, got {self.connect_timeout!r}")
         if self.max_reply_bytes <= 0:
-            raise TransportError(f"max_reply_bytes must be positive, got {self.max_reply_bytes!r}")
+            raise ConfigurationError(f"max_reply_bytes must be positive, got {self.max_reply_bytes!r}")
         # A plain string is wrapped, so the key is never an attribute a repr or traceback shows.
         object.__setattr__(self, "api_key", secret_or_none(self.api_key))
         # A trailing slash would double up in every path we build.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.transports.base import TransportConfig
 from pytest_flowai.transports.http import HttpAnswer, new_http_client, request, thread_path
 
@@ -108,7 +108,10 @@ class Controls:
         if self._closed:
             raise TransportError("the bot controls are closed", url=self._config.url)
         if not self._config.api_key:
-            raise TransportError("bot control uses the REST API, which needs an API key; none is configured")
+            raise ConfigurationError(
+                "bot control uses the REST API, which needs an API key; none is configured",
+                credential="API key",
+            )
         return await request(
             self._http,
             method,

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.transports.http import new_http_client, request
 
 if TYPE_CHECKING:
@@ -87,10 +87,11 @@ class WebhookHub:
         """The running receiver, with a webhook registered for ``kind`` where this run registers one."""
         receiver = self.receiver
         if not self._embedded and kind == "webhook" and not self.settings.verify_key:
-            raise TransportError(
+            raise ConfigurationError(
                 "transport 'webhook' against Flow.ai needs flowai_webhook_verify_key: the verify key of the"
                 " REST API webhook configured in the Flow.ai dashboard",
-                affects_all=True,
+                hint="set FLOWAI_WEBHOOK_VERIFY_KEY in the environment, or flowai_webhook_verify_key"
+                " in the ini file or --flowai-webhook-verify-key",
             )
         wants = self._embedded or kind == "messaging"
         if not wants:

@@ -12,7 +12,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.transports.base import (
     Incoming,
     Notice,
@@ -108,8 +108,8 @@ class RestTransport(Transport):
 
     def __init__(self, config: TransportConfig, *, http: httpx.AsyncClient | None = None) -> None:
         if not config.api_key:
-            raise TransportError(
-                "the REST API needs an API key; none is configured", url=config.url, credential="API key"
+            raise ConfigurationError(
+                "the REST API needs an API key; none is configured", credential="API key"
             )
         self._config = config
         self._owns_http = http is None

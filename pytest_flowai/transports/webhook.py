@@ -9,7 +9,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING
 
-from pytest_flowai.errors import TransportError, cut
+from pytest_flowai.errors import ConfigurationError, TransportError, cut
 from pytest_flowai.transports.base import Incoming, Notice, Outgoing, OutgoingKind, Transport, TransportConfig
 from pytest_flowai.transports.http import new_http_client, request, thread_path
 from pytest_flowai.transports.rest import rest_payload
@@ -48,7 +48,7 @@ class _WebhookTransport(Transport):
         http: httpx.AsyncClient | None,
     ) -> None:
         if not config.api_key:
-            raise TransportError(
+            raise ConfigurationError(
                 f"transport {self.name!r} needs an API key; none is configured", credential="API key"
             )
         self._config = config
@@ -72,7 +72,7 @@ class _WebhookTransport(Transport):
     ) -> _WebhookTransport:
         """A transport whose receiver runs (and is registered where this run registers it)."""
         if hub is None:
-            raise TransportError(f"transport {cls.name!r} needs the session's webhook receiver")
+            raise ConfigurationError(f"transport {cls.name!r} needs the session's webhook receiver")
         receiver = await hub.ready(cls.name, http, timeout or config.connect_timeout)
         return cls(config, hub, receiver, http)
 

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.frames import CloseCode
 from websockets.uri import parse_uri
 
-from pytest_flowai.errors import FlowaiError, TransportError, quote
+from pytest_flowai.errors import ConfigurationError, FlowaiError, TransportError, quote
 from pytest_flowai.transports.base import Incoming, Notice, Outgoing, Transport, TransportConfig
 from pytest_flowai.transports.http import describe_cause, new_http_client, request
 from pytest_flowai.transports.socket_protocol import (
@@ -113,10 +113,8 @@ class SocketTransport(Transport):
         ping_interval: float = PING_INTERVAL,
     ) -> None:
         if not config.client_id:
-            raise TransportError(
-                "the Web socket API needs a client id; none is configured",
-                url=config.url,
-                credential="client id",
+            raise ConfigurationError(
+                "the Web socket API needs a client id; none is configured", credential="client id"
             )
         self._config = config
         self._client_id = config.client_id

@@ -56,20 +56,25 @@ def test_wrong_client_id_is_a_clear_transport_error(
 def test_missing_client_id_and_api_key_say_which_setting_to_fix(
     pytester: pytest.Pytester, emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a URL but no client id (socket) or no key (REST), the hint names the setting that gives it."""
+    """With a URL but no client id (socket) or no key (REST), one configuration error names the setting."""
     monkeypatch.delenv("FLOWAI_API_KEY", raising=False)
     pytester.makeini(f"[pytest]\nflowai_url = {emulator.url}\n")
     pytester.makefile(".flowai.yaml", test_x=GREETS)
     socket = pytester.runpytest()
-    socket.assert_outcomes(failed=1)
-    socket.stdout.fnmatch_lines(
-        ["*the Web socket API needs a client id; none is configured*", "  hint: set flowai_client_id *"]
+    assert socket.ret == pytest.ExitCode.USAGE_ERROR
+    socket.stderr.fnmatch_lines(
+        [
+            "ERROR: flowai_client_id is not set: transport 'socket' needs a client id"
+            " (test_x.flowai.yaml:1: 'greets')",
+            "  hint: set flowai_client_id in the ini file or pass --flowai-client-id",
+        ]
     )
     rest = pytester.runpytest("--flowai-transport=rest")
-    rest.assert_outcomes(failed=1)
-    rest.stdout.fnmatch_lines(
+    assert rest.ret == pytest.ExitCode.USAGE_ERROR
+    rest.stderr.fnmatch_lines(
         [
-            "*the REST API needs an API key; none is configured*",
+            "ERROR: FLOWAI_API_KEY is not set: transport 'rest' needs an API key"
+            " (test_x.flowai.yaml:1: 'greets')",
             "  hint: set the FLOWAI_API_KEY environment variable, or pass --flowai-api-key",
         ]
     )

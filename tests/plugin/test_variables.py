@@ -1,4 +1,4 @@
-"""Variables at run time: captures (`save`, regex groups) feed later turns; unset ones fail their turn."""
+"""Variables at run time: captures (`save`, regex groups) feed later turns; unset ones are spec errors."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_regex_group_and_save_are_used_in_later_turns(flowai: FlowaiTester) -> N
 
 
 def test_capture_that_did_not_happen_fails_the_turn_using_it(flowai: FlowaiTester) -> None:
-    """An optional regex group that matched nothing leaves its variable unset: the turn using it fails."""
+    """An optional regex group that matched nothing leaves its variable unset: a spec error at its turn."""
     flowai.spec(
         """
         name: optional group
@@ -60,7 +60,7 @@ def test_capture_that_did_not_happen_fails_the_turn_using_it(flowai: FlowaiTeste
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "test_x.flowai.yaml:8:5: turn 2 of 'optional group' failed: variable 'suffix' is not set",
+            "test_x.flowai.yaml:8:5: spec error in turn 2 of 'optional group': variable 'suffix' is not set",
             '> 8 |   - say: "{suffix}"',
             "  9 |     expect: [{type: text}]",
             "  hint: it is set by `vars`, or by a `save` or regex group of an earlier turn,"
@@ -73,7 +73,7 @@ def test_capture_that_did_not_happen_fails_the_turn_using_it(flowai: FlowaiTeste
 def test_missing_environment_variable_fails_at_run_time(
     flowai: FlowaiTester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`{env.NAME}` of an unset environment variable fails its turn, saying which variable to set."""
+    """`{env.NAME}` of an unset environment variable is a spec error at its turn, saying what to set."""
     monkeypatch.delenv("FLOWAI_PLUGIN_TESTS_UNSET", raising=False)
     flowai.spec(
         """
@@ -86,7 +86,7 @@ def test_missing_environment_variable_fails_at_run_time(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "test_x.flowai.yaml:3:5: turn 1 of 'env' failed:"
+            "test_x.flowai.yaml:3:5: spec error in turn 1 of 'env':"
             " environment variable 'FLOWAI_PLUGIN_TESTS_UNSET' is not set",
             '> 3 |   - say: "hello {env.FLOWAI_PLUGIN_TESTS_UNSET}"',
             "  hint: set the environment variable FLOWAI_PLUGIN_TESTS_UNSET before running pytest",

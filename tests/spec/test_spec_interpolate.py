@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_flowai._json import JSON
-from pytest_flowai.errors import FlowaiError
-from pytest_flowai.spec import UndefinedVariable, interpolate, placeholders
+from pytest_flowai.errors import SpecError, UndefinedVariable
+from pytest_flowai.spec import interpolate, placeholders
 
 VARIABLES: dict[str, JSON] = {"order": "1234", "count": 3, "price": 9.5, "ok": True, "user": {"name": "Ann"}}
 ENV = {"SHOP": "north"}
@@ -67,11 +67,11 @@ def test_nested_values_are_interpolated_but_not_keys() -> None:
 
 
 def test_undefined_variable_raises_with_its_name() -> None:
-    """An unknown name raises UndefinedVariable (a FlowaiError) carrying the name."""
+    """An unknown name raises UndefinedVariable (a SpecError: the spec author's) carrying the name."""
     with pytest.raises(UndefinedVariable) as info:
         interpolate(["ok", "{missing}"], VARIABLES, ENV)
     assert info.value.name == "missing"
-    assert isinstance(info.value, FlowaiError)
+    assert isinstance(info.value, SpecError)
     assert str(info.value) == "undefined variable 'missing'"
 
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from pytest_flowai.emulator import Fault
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.transports import Incoming, Notice, Outgoing, OutgoingKind, TransportConfig, open_transport
 from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text
 
@@ -85,9 +85,9 @@ def test_a_hanging_server_fails_at_the_timeout(emulators: Emulators) -> None:
 
 
 def test_no_api_key_is_a_clear_error() -> None:
-    """Without an API key the REST transport refuses to start, saying what is missing."""
+    """Without an API key the REST transport refuses to start with a configuration error naming it."""
     config = TransportConfig(url="http://127.0.0.1:1", client_id="c")
-    with pytest.raises(TransportError, match="the REST API needs an API key"):
+    with pytest.raises(ConfigurationError, match="the REST API needs an API key"):
         run(lambda: open_transport("rest", config))
 
 

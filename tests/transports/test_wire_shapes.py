@@ -8,7 +8,7 @@ import pytest
 
 from pytest_flowai import schemas
 from pytest_flowai._json import JSONObject
-from pytest_flowai.errors import TransportError
+from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.secret import Secret
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig, open_transport
 from pytest_flowai.transports.http import thread_path
@@ -28,7 +28,7 @@ def test_config_repr_hides_the_api_key() -> None:
 
 def test_config_rejects_a_url_without_http_scheme() -> None:
     """A base URL that is not http(s) is refused with a message quoting it."""
-    with pytest.raises(TransportError, match=r"must start with http:// or https://, got 'api\.flow\.ai'"):
+    with pytest.raises(ConfigurationError, match=r"must start with http:// or https://, got 'api\.flow\.ai'"):
         TransportConfig(url="api.flow.ai")
 
 
@@ -134,5 +134,5 @@ def test_open_transport_refuses_an_unknown_kind() -> None:
     """Asking for a transport that does not exist names the ones that do."""
     config = TransportConfig(url="http://127.0.0.1:1", client_id="c", api_key=Secret("k"))
     expected = "unknown transport 'carrier-pigeon': expected one of 'socket', 'rest'"
-    with pytest.raises(TransportError, match=expected):
+    with pytest.raises(ConfigurationError, match=expected):
         asyncio.run(open_transport("carrier-pigeon", config))
