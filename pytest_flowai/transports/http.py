@@ -120,7 +120,7 @@ class HttpAnswer:
 async def request(
     http: httpx.AsyncClient,
     method: str,
-    url: str,
+    url: str | httpx.URL,
     *,
     timeout: float,  # noqa: ASYNC109
     max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
