@@ -146,7 +146,8 @@ async def request(
 
     # The URL as reported in errors; parsed only when one is raised (a parse per request costs ~0.1 ms).
     def shown() -> str:
-        return str(httpx.URL(url, params=params))
+        # Without params a URL keeps its own query (httpx.URL(url, params=None) would drop it).
+        return str(httpx.URL(url) if params is None else httpx.URL(url, params=params))
 
     try:
         async with asyncio.timeout(timeout):
