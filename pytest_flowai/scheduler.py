@@ -32,14 +32,11 @@ class Scheduler(Generic[Result]):
         self._tasks: dict[str, asyncio.Task[Result]] = {}
         self._ahead: deque[str] = deque()
         self._stopped = False
-        # Tasks started whose done callback has not run yet: counted, not recounted over every task
-        # each time the window is filled (that was O(limit) per check, most of a concurrent run's CPU).
-        self._running = 0
 
     @property
     def running(self) -> int:
         """How many conversations are in flight now."""
-        return self._running
+        return sum(1 for task in self._tasks.values() if not task.done())
 
     def result(self, key: str, ahead: Sequence[str] = ()) -> Result:
         """Run ``key`` to its end (the keys in ``ahead`` may start meanwhile) and return its result.
@@ -81,21 +78,22 @@ class Scheduler(Generic[Result]):
     def _spawn(self, key: str) -> asyncio.Task[Result]:
         loop = self._runner.get_loop()
         task = loop.create_task(self._start(key), name=f"flowai {key}")
-        self._running += 1
-        task.add_done_callback(self._finished)
+        task.add_done_callback(lambda _: self._fill())
         self._tasks[key] = task
         return task
 
-    def _finished(self, _task: asyncio.Task[Result]) -> None:
-        self._running -= 1
-        self._fill()
-
     def _fill(self) -> None:
         # Called on every finished task too, so the window stays full while the caller waits for one.
-        while not self._stopped and self._ahead and self.running < self._limit:
+        if self._stopped or not self._ahead:
+            return
+        # Counted once per fill and kept up as tasks start (counting again for every key planned was
+        # O(limit²) per fill: at concurrency 100 a quarter of the run's CPU).
+        running = self.running
+        while not self._stopped and self._ahead and running < self._limit:
             key = self._ahead.popleft()
             if key not in self._tasks:
                 self._spawn(key)
+                running += 1
 
 
 async def _finished(task: asyncio.Task[Result]) -> Result:
