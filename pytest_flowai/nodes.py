@@ -4,6 +4,7 @@ session's place in `config.stash`. Light at import: the spec loader and the runn
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Iterator, Sequence
@@ -219,7 +220,8 @@ class FlowItem(pytest.Item):
     def flowai(self) -> FlowaiSession:
         return session_of(self.config)
 
-    @property
+    # Both are asked of the next `concurrency` items for every item run (the look-ahead): made once each.
+    @functools.cached_property
     def job(self) -> Job:
         """What the session's scheduler runs for this item."""
         from pytest_flowai.session import Job
@@ -227,9 +229,10 @@ class FlowItem(pytest.Item):
         transport = self.conversation.transport or self.flowai.options.transport
         return Job(key=self.nodeid, conversation=self.conversation, transport=str(transport))
 
-    @property
+    @functools.cached_property
     def may_run_ahead(self) -> bool:
-        """Whether the scheduler may start this conversation before pytest reaches it."""
+        """Whether the scheduler may start this conversation before pytest reaches it (its marks are read
+        once, at run time, when collection has added them all)."""
         return all(self.get_closest_marker(name) is None for name in _SETUP_MARKS)
 
     def runtest(self) -> None:

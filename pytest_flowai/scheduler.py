@@ -84,10 +84,16 @@ class Scheduler(Generic[Result]):
 
     def _fill(self) -> None:
         # Called on every finished task too, so the window stays full while the caller waits for one.
-        while not self._stopped and self._ahead and self.running < self._limit:
+        if self._stopped or not self._ahead:
+            return
+        # Counted once per fill and kept up as tasks start (counting again for every key planned was
+        # O(limit²) per fill: at concurrency 100 a quarter of the run's CPU).
+        running = self.running
+        while not self._stopped and self._ahead and running < self._limit:
             key = self._ahead.popleft()
             if key not in self._tasks:
                 self._spawn(key)
+                running += 1
 
 
 async def _finished(task: asyncio.Task[Result]) -> Result:

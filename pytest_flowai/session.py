@@ -6,6 +6,7 @@ Knows nothing of pytest: the plugin builds it from options and stores it in `con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import os
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 EMULATOR_CLIENT_ID = "pytest-flowai"
 # The embedded emulator seeds text variants by a thread id's part before its last `~` (its run tag).
 RUN_TAG = "~"
+# A kept HTTP client is reused only when its connection last answered within this many seconds: a server
+# closes an idle keep-alive connection after its own timeout (5 s for uvicorn and Node), and a request sent
+# as it does so fails ("Server disconnected"); well inside any such timeout, that race cannot happen.
+REUSE_WITHIN = 1.0
 # The embedded emulator retries a failed webhook call after this (doubling); quick, as it is on loopback.
 EMULATOR_WEBHOOK_BACKOFF = 0.05
 
@@ -77,6 +82,11 @@ class FlowaiSession:
     _shape: BotShape | None = None
     _shape_loaded: bool = False
     _tls: ssl.SSLContext | None = None
+    # Clients of conversations that ended without a transport error, kept (at most `concurrency`) with
+    # their open connection for the next conversation: a new client and connection for every
+    # conversation cost ~0.7 ms of CPU here and a connection set-up at the server. Each with the time of
+    # its last answer: see `REUSE_WITHIN`.
+    _idle_http: list[tuple[httpx.AsyncClient, list[float]]] = field(default_factory=list)
     _jobs: dict[str, Job] = field(default_factory=dict)
     _scheduler: Scheduler[Outcome] | None = None
     # A refused key or an unreachable server fails every later conversation the same way, at once.
@@ -243,7 +253,9 @@ class FlowaiSession:
         try:
             if self._fatal is not None:
                 raise _again(self._fatal)
-            async with self.http_client() as http:
+            http, answered = await self._take_http()
+            reusable = False
+            try:
                 await run(
                     job.conversation,
                     self.settings(),
@@ -251,6 +263,12 @@ class FlowaiSession:
                     transcript=transcript,
                     http=http,
                 )
+                reusable = True
+            except FlowaiError as exc:
+                reusable = not isinstance(exc, TransportError)
+                raise
+            finally:
+                await self._release_http(http, answered, reusable=reusable)
         except TransportError as exc:
             if exc.affects_all and not self.embedded and self._fatal is None:
                 self._fatal = exc
@@ -271,6 +289,33 @@ class FlowaiSession:
             self._tls = tls_context()
         return new_http_client(verify=self._tls)
 
+    async def _take_http(self) -> tuple[httpx.AsyncClient, list[float]]:
+        """A kept client whose connection answered within `REUSE_WITHIN` (the freshest), else a new one.
+
+        The time of its last answer is kept in the one-item list, updated by a response hook.
+        """
+        while self._idle_http:
+            http, answered = self._idle_http.pop()
+            if time.monotonic() - answered[0] < REUSE_WITHIN:
+                return http, answered
+            await http.aclose()
+        http, answered = self.http_client(), [0.0]
+
+        async def touch(_response: httpx.Response) -> None:
+            answered[0] = time.monotonic()
+
+        http.event_hooks = {"request": [], "response": [touch]}
+        return http, answered
+
+    async def _release_http(self, http: httpx.AsyncClient, answered: list[float], *, reusable: bool) -> None:
+        """Keep a conversation's client for the next one (its cookies forgotten), or close it."""
+        fresh = time.monotonic() - answered[0] < REUSE_WITHIN
+        if reusable and fresh and len(self._idle_http) < self.options.concurrency:
+            http.cookies.clear()
+            self._idle_http.append((http, answered))
+        else:
+            await http.aclose()
+
     def close(self) -> None:
         """Cancel conversations still in flight, close the loop, stop the emulator.
 
@@ -286,10 +331,17 @@ class FlowaiSession:
                 scheduler.close()
             if hub is not None:
                 self._close_hub(hub)
+            self._close_idle_http()
             self.runner.close()
         finally:
             if emulator is not None:
                 emulator.stop()
+
+    def _close_idle_http(self) -> None:
+        idle, self._idle_http = self._idle_http, []
+        if idle:
+            with contextlib.suppress(RuntimeError):  # the loop is gone (Ctrl-C): nothing left to close on
+                self.runner.run(_close_all([http for http, _answered in idle]))
 
     def _close_hub(self, hub: WebhookHub) -> None:
         """Remove the webhook this run registered (before the emulator stops), stop the receiver."""
@@ -302,6 +354,10 @@ class FlowaiSession:
         finally:
             hub.stop()
             self.warnings.extend(hub.warnings())
+
+
+async def _close_all(clients: Sequence[httpx.AsyncClient]) -> None:
+    await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
 
 
 def _again(first: TransportError) -> TransportError:

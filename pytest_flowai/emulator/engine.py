@@ -69,12 +69,17 @@ class Outcome:
     pause_bot: bool = False
 
 
-BOT_ORIGINATOR: JSONObject = {
-    "userId": "flowai|system",
-    "name": "system",
-    "role": "bot",
-    "profile": {"picture": "https://flow.ai/img/brains/flowai.svg"},
-}
+def bot_originator() -> JSONObject:
+    """The originator of every bot reply, a new copy each call (cheaper than a deep copy of a constant)."""
+    return {
+        "userId": "flowai|system",
+        "name": "system",
+        "role": "bot",
+        "profile": {"picture": "https://flow.ai/img/brains/flowai.svg"},
+    }
+
+
+BOT_ORIGINATOR: JSONObject = bot_originator()
 
 # The speech Flow.ai's SDK sends with an event, and what replies to an event carry as replyTo.
 EVENT_SPEECH = "event attachment"
@@ -325,7 +330,7 @@ def _message(
         "fallback": " ".join(text for text in texts if isinstance(text, str)),
         "silent": False,
         "replyTo": EVENT_SPEECH if inbound.kind is InboundKind.EVENT else inbound.speech,
-        "originator": copy.deepcopy(BOT_ORIGINATOR),
+        "originator": bot_originator(),
         "actions": [],
         "responses": wire_responses,
         "flow": {"flowId": step.flow_id, "title": step.flow_title},
@@ -344,6 +349,7 @@ __all__ = [
     "InboundKind",
     "Outcome",
     "ThreadState",
+    "bot_originator",
     "respond",
     "timestamp",
 ]

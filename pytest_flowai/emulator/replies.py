@@ -4,18 +4,17 @@ Webhooks get the cut reply over time, one call per delayed response."""
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Sequence
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.emulator.engine import BOT_ORIGINATOR
+from pytest_flowai.emulator.engine import bot_originator
 from pytest_flowai.emulator.wire import as_number, as_obj
 
 
 def reply_payload(thread_id: str, messages: Sequence[JSONObject]) -> JSONObject:
     """``{threadId, messages, originator}``: the message.received payload, sync result and webhook payload."""
-    return {"threadId": thread_id, "messages": list(messages), "originator": copy.deepcopy(BOT_ORIGINATOR)}
+    return {"threadId": thread_id, "messages": list(messages), "originator": bot_originator()}
 
 
 def responses_of(message: JSONObject) -> list[JSON]:

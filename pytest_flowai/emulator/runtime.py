@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import copy
 import math
 import random
 import secrets
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSONObject
-from pytest_flowai.emulator.engine import BOT_ORIGINATOR, ThreadState, respond, timestamp
+from pytest_flowai.emulator.engine import ThreadState, bot_originator, respond, timestamp
 from pytest_flowai.emulator.faults import answer_wrong, break_replies
 from pytest_flowai.emulator.replies import reply_payload, split_by_delays
 from pytest_flowai.emulator.settings import EmulatorSettings, Fault
@@ -287,14 +286,16 @@ class Runtime:
             rng=rng,
         )
         self.store.save_state(sent.thread_id, _state_to_json(outcome.state))
-        messages = tuple(copy.deepcopy(dict(m)) for m in outcome.messages)
+        # ``respond`` builds every reply message afresh (only immutable leaves are shared with the bot, the
+        # state or the inbound message), so they are used as they are: a deep copy was a tenth of a turn.
+        messages = outcome.messages
         key = variant_key(sent.thread_id)
         if self.fault is Fault.WRONG_ONCE and messages and key not in self.answered_wrong:
             self.answered_wrong.add(key)
             messages = answer_wrong(messages)
         if messages:
             self.store.append_history(
-                sent.thread_id, originator=copy.deepcopy(BOT_ORIGINATOR), messages=list(messages), now=now
+                sent.thread_id, originator=bot_originator(), messages=list(messages), now=now
             )
         if outcome.pause_bot:
             self.store.set_paused_until(sent.thread_id, math.inf)

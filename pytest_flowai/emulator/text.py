@@ -23,14 +23,20 @@ def normalise(text: str) -> str:
     return _WHITESPACE.sub(" ", without_punctuation).strip()
 
 
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, frozenset[str]]:
+    """The normalised text and its token set, cached like ``normalise`` (examples recur every message)."""
+    normal = normalise(text)
+    return normal, frozenset(normal.split())
+
+
 def similarity(text: str, example: str) -> float:
     """1.0 when the normalised texts are equal, else the Jaccard overlap of their token sets."""
-    said, wanted = normalise(text), normalise(example)
+    (said, said_tokens), (wanted, wanted_tokens) = _tokens(text), _tokens(example)
     if not said or not wanted:
         return 0.0
     if said == wanted:
         return EXACT
-    said_tokens, wanted_tokens = frozenset(said.split()), frozenset(wanted.split())
     return len(said_tokens & wanted_tokens) / len(said_tokens | wanted_tokens)
 
 

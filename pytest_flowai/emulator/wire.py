@@ -68,6 +68,20 @@ def _structure_problem(value: object, limit: int) -> str | None:
     return None
 
 
+def _plainly_fine(text: str | bytes, limit: int) -> bool:
+    """True when a text's parsed value cannot break ``_structure_problem``'s rules, told without the walk:
+    fewer opening brackets than ``limit`` (so nothing, not even a scalar inside the deepest container, lies
+    deeper than ``limit``), no ``\\u`` escape, and no lone surrogate of its own. (Bytes are decoded by
+    ``json`` with surrogates allowed, so they always get the walk.)"""
+    if not isinstance(text, str) or text.count("{") + text.count("[") >= limit or "\\u" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -87,7 +101,7 @@ def parse_json(text: str | bytes, what: str) -> JSON:
     except (ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise BadInput(f"{what} is not valid JSON: {reason}") from None
-    problem = _structure_problem(value, MAX_JSON_DEPTH)
+    problem = None if _plainly_fine(text, MAX_JSON_DEPTH) else _structure_problem(value, MAX_JSON_DEPTH)
     if problem is not None:
         raise BadInput(f"{what} {problem}")
     return cast("JSON", value)

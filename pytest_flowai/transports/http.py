@@ -120,7 +120,7 @@ class HttpAnswer:
 async def request(
     http: httpx.AsyncClient,
     method: str,
-    url: str,
+    url: str | httpx.URL,
     *,
     timeout: float,  # noqa: ASYNC109
     max_bytes: int = DEFAULT_MAX_REPLY_BYTES,
@@ -146,7 +146,8 @@ async def request(
 
     # The URL as reported in errors; parsed only when one is raised (a parse per request costs ~0.1 ms).
     def shown() -> str:
-        return str(httpx.URL(url, params=params))
+        # Without params a URL keeps its own query (httpx.URL(url, params=None) would drop it).
+        return str(httpx.URL(url) if params is None else httpx.URL(url, params=params))
 
     try:
         async with asyncio.timeout(timeout):

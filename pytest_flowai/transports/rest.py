@@ -12,6 +12,8 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import httpx
+
 from pytest_flowai.errors import ConfigurationError, TransportError
 from pytest_flowai.transports.base import (
     Incoming,
@@ -24,8 +26,6 @@ from pytest_flowai.transports.base import (
 from pytest_flowai.transports.http import HttpAnswer, failed_status, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
-    import httpx
-
     from pytest_flowai._json import JSONObject
 
 
@@ -115,6 +115,7 @@ class RestTransport(Transport):
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()
         self._replies: deque[Incoming | Notice] = deque()
+        self._urls: dict[str, httpx.URL] = {}
         self._closed = False
 
     @classmethod
@@ -165,14 +166,22 @@ class RestTransport(Transport):
         return await request(
             self._http,
             "POST",
-            f"{self._config.url}/rest/v1/messages/{thread_path(message.thread_id)}",
+            self._send_url(message.thread_id),
             timeout=timeout,
             max_bytes=self._config.max_reply_bytes,
             api_key=self._config.api_key,
-            params={"sync": "true"},
             body={"payload": rest_payload(message)},
             what=what,
         )
+
+    def _send_url(self, thread_id: str) -> httpx.URL:
+        """The sync send URL of a thread, parsed once (httpx parses a string URL and its params again for
+        every request, ~0.05 ms); a conversation keeps to its one thread."""
+        url = self._urls.get(thread_id)
+        if url is None:
+            address = f"{self._config.url}/rest/v1/messages/{thread_path(thread_id)}"
+            url = self._urls[thread_id] = httpx.URL(address, params={"sync": "true"})
+        return url
 
     async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
         # The sync answer is the whole reply: never wait for more.
