@@ -6,9 +6,9 @@ The spec names load on first use: pytest imports this package in every run, spec
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from pytest_flowai._lazy import load_lazily
 from pytest_flowai.errors import (
     BotError,
     ConfigurationError,
@@ -74,11 +74,7 @@ _FROM_SPEC = frozenset(
 
 def __getattr__(name: str) -> object:
     # PEP 562: the spec model pulls in yaml and jsonschema, which a run without spec files never needs.
-    if name in _FROM_SPEC:
-        value = getattr(importlib.import_module("pytest_flowai.spec"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_lazily(__name__, dict.fromkeys(_FROM_SPEC, "pytest_flowai.spec"), name)
 
 
 __all__ = [

@@ -21,8 +21,9 @@ the names below load from their module on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from pytest_flowai._lazy import load_lazily
 
 if TYPE_CHECKING:
     from pytest_flowai.report.coverage import COVERAGE, CoverageCollector, coverage_result
@@ -67,12 +68,7 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    return load_lazily(__name__, _HOMES, name)
 
 
 __all__ = [

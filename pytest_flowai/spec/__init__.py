@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from pytest_flowai._lazy import load_lazily
 
 # Light, and named like its module: imported eagerly, so `spec.interpolate` is the function.
 from pytest_flowai.spec.interpolate import interpolate, placeholders
@@ -59,12 +60,7 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    return load_lazily(__name__, _HOMES, name)
 
 
 __all__ = [

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from pytest_flowai._lazy import load_lazily
 from pytest_flowai.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -89,12 +90,7 @@ async def open_transport(
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    return load_lazily(__name__, _HOMES, name)
 
 
 __all__ = [
