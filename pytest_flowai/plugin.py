@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import warnings
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from pytest_flowai.preflight import Need, check_settings
 from pytest_flowai.report.coverage import COVERAGE, CoverageCollector
 from pytest_flowai.report.html_reporter import HtmlReporter, attach_html_data
 from pytest_flowai.report.records import RecordWriter
-from pytest_flowai.report.scrub import scrub_report
+from pytest_flowai.report.scrub import scrub_report, scrub_warning
 from pytest_flowai.report.terminal import FailureSummary, FlowaiReporter, header_lines
 from pytest_flowai.report.text import failure_row, redact
 from pytest_flowai.secret import Secret, secret_or_none
@@ -317,6 +318,12 @@ def pytest_runtest_makereport(
         test_report.duration = duration
     scrub_report(test_report)
     return test_report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_warning_recorded(warning_message: warnings.WarningMessage) -> None:
+    # First of all implementations: the terminal summary and xdist's relay read the text after us.
+    scrub_warning(warning_message)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,10 +1,12 @@
 """Hides registered secrets in pytest's own report objects: tracebacks (with ``-l`` locals), crash lines,
-captured output and logs, user properties. What the terminal, JUnit XML and xdist show is made from these.
+captured output and logs, user properties, and recorded warnings. What the terminal, JUnit XML and xdist show
+is made from these.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from pytest_flowai.secret import redact, registered
@@ -14,6 +16,23 @@ if TYPE_CHECKING:
 
 # Traceback reprs are a few levels deep; the bound only guards against a cycle.
 _MAX_DEPTH = 12
+
+
+def scrub_warning(recorded: warnings.WarningMessage) -> None:
+    """Redact, in place, the text of a warning pytest recorded, before the warnings summary (or xdist's relay
+    to the controller) reads it."""
+    if not registered():
+        return
+    message = recorded.message
+    text = str(message)
+    hidden = redact(text)
+    if hidden == text:
+        return
+    if isinstance(message, Warning):
+        # Keep the warning's class (filters and the summary name it); only its text changes.
+        message.args = (hidden,)
+    else:
+        recorded.message = hidden
 
 
 def scrub_report(report: pytest.TestReport | pytest.CollectReport) -> None:

@@ -112,3 +112,25 @@ def test_log_records_hide_the_key_in_live_and_captured_logs(
     out = result.stdout.str() + result.stderr.str() + (pytester.path / "run.log").read_text(encoding="utf-8")
     assert "the key is ***" in out
     assert key not in out
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_warning_carrying_the_key_shows_stars_in_the_warnings_summary(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
+) -> None:
+    """A warning whose text holds the key reads `***` in the warnings summary, in one process and under xdist,
+    and keeps its class."""
+    key = "warning-Secr3t-5e0c77"
+    monkeypatch.setenv("FLOWAI_API_KEY", key)
+    pytester.makepyfile(
+        test_warning_key=(
+            "import os, warnings\n"
+            "def test_warns_the_key():\n"
+            "    warnings.warn(UserWarning('the key is ' + os.environ['FLOWAI_API_KEY']))\n"
+        )
+    )
+    result = pytester.runpytest_subprocess(*workers, timeout=60)
+    result.assert_outcomes(passed=1, warnings=1)
+    out = result.stdout.str() + result.stderr.str()
+    assert "UserWarning: the key is ***" in out
+    assert key not in out
