@@ -170,7 +170,19 @@ async def request(
             f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown()
         ) from exc
     answered_url = str(response.request.url)
-    text = raw.decode(_encoding(response), errors="replace")
+    encoding = _encoding(response)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if 200 <= response.status_code < 300:
+            # A success whose body cannot be read is garbage on the wire, not a reply that breaks a schema.
+            raise TransportError(
+                f"{doing}: the server answered with a body that is not {encoding}"
+                f" ({exc.reason} at byte {exc.start})",
+                url=answered_url,
+            ) from None
+        # An error page: its status says what went wrong; show what of its text can be read.
+        text = raw.decode(encoding, errors="replace")
     try:
         parsed: JSON = parse_json(text) if text else None
         is_json = bool(text)

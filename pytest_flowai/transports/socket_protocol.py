@@ -115,7 +115,15 @@ class SocketProtocol:
 
     def receive_frame(self, data: str | bytes, *, at: float) -> list[SocketEvent]:
         """The events a frame from the server brings, ``at`` being its ``time.monotonic()``."""
-        text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+        if isinstance(data, str):
+            text = data  # websockets has checked a text frame's UTF-8 (1007 otherwise)
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                reason = f"{exc.reason} at byte {exc.start}"
+                error = TransportError(f"the server sent a binary frame that is not UTF-8 ({reason})")
+                return [ProtocolFailure(error=error)]
         try:
             frame: JSON = parse_json(text)
         except TooDeep as exc:

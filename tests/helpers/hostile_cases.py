@@ -61,6 +61,13 @@ CASES = (
         headline="transport error: the server sent a frame that is not JSON: '<html><body>502 Bad Gateway*",
     ),
     Case(
+        fault="invalid utf-8",
+        transport="socket",
+        kind="not UTF-8",
+        headline="transport error: the server sent a binary frame that is not UTF-8"
+        " (invalid start byte at byte 41)",
+    ),
+    Case(
         fault="off schema",
         transport="socket",
         kind="off schema",
@@ -165,6 +172,13 @@ CASES = (
         transport="rest",
         kind="error frame / 5xx",
         headline="transport error: sending a text message: HTTP 503: hostile: overloaded (*)",
+    ),
+    Case(
+        fault="invalid utf-8",
+        transport="rest",
+        kind="not UTF-8",
+        headline="transport error: sending a text message: the server answered with a body that is not utf-8"
+        " (invalid start byte at byte 28) (*",
     ),
     Case(
         fault="garbage",

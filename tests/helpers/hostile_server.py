@@ -136,6 +136,10 @@ class HostileServer:
             return False
         if speech == "hang":
             return True
+        if speech == "invalid utf-8":
+            # ASGI text frames are str, so the bytes that are not UTF-8 go out in a binary frame.
+            await websocket.send_bytes(b'{"type": "message.received", "payload": "\xff\xfe"}')
+            return True
         text: Callable[[], str] | None = {
             "frame 5MB": lambda: json.dumps(
                 {"type": "message.received", "payload": reply(thread, "x" * BIG)}
@@ -175,6 +179,8 @@ class HostileServer:
             return Response("<html><body>502 Bad Gateway</body></html>", media_type="text/html")
         if speech == "deep json":
             return Response(deep_json(), media_type="application/json")
+        if speech == "invalid utf-8":
+            return Response(b'{"status": "ok", "result": "\xff\xfe"}', media_type="application/json")
         if speech == "body 5MB":
             return StreamingResponse(self._big_body(), media_type="application/json")
         if speech == "foreign thread":

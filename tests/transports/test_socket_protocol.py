@@ -86,6 +86,17 @@ def test_bytes_frames_are_read_as_utf8() -> None:
     assert events == [Incoming(payload=reply(text="Grüß"), at=AT)]
 
 
+def test_a_binary_frame_that_is_not_utf8_is_a_failure_naming_the_byte() -> None:
+    """Bytes that are not UTF-8 fail the frame as garbage on the wire, not as a reply breaking a schema."""
+    (failure,) = SocketProtocol().receive_frame(b'{"type": "pong", "x": "\xff"}', at=AT)
+    assert isinstance(failure, ProtocolFailure)
+    assert isinstance(failure.error, TransportError)
+    assert (
+        str(failure.error)
+        == "the server sent a binary frame that is not UTF-8 (invalid start byte at byte 23)"
+    )
+
+
 def test_ping_and_pong() -> None:
     """The keep-alive is the protocol's own ping frame; a pong is counted and passed on as Pong."""
     protocol = SocketProtocol()
