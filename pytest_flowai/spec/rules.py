@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from pytest_flowai.errors import SpecError, quote
 from pytest_flowai.spec.didyoumean import did_you_mean
 from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
@@ -250,6 +247,10 @@ class RuleChecker:
     def _schema(self, schema: object, location: tuple[PathPart, ...]) -> None:
         if not isinstance(schema, Mapping):
             return
+        # Imported here: only a spec with an inline `schema` needs jsonschema.
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
         try:
             Draft202012Validator.check_schema(dict(schema))
         except (OverflowError, RecursionError):
