@@ -146,6 +146,8 @@ class RuleChecker:
         self.row_names = row_names
         self.included_defines = included_defines or {}
         self.problems: list[SpecError] = []
+        # The placeholder names of each turn, by its index in `steps`: the builder takes them from here.
+        self.variables: dict[int, frozenset[str]] = {}
 
     def problem(
         self, message: str, location: Sequence[PathPart], *, key: bool = False, hint: str | None = None
@@ -291,7 +293,8 @@ class RuleChecker:
         for index, turn in enumerate(turns if isinstance(turns, list) else []):
             if not isinstance(turn, Mapping):
                 continue
-            for name in sorted(turn_variables(self.root, turn, shared)):
+            self.variables[index] = names = turn_variables(self.root, turn, shared)
+            for name in sorted(names):
                 if name.startswith(ENV_PREFIX) or name in defined or name.split(".")[0] in defined:
                     continue  # environment variables are read at run time
                 hint = did_you_mean(name, defined) or (
