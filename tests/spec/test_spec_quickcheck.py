@@ -16,7 +16,7 @@ from tests.helpers.paths import EXAMPLES
 
 _DROP = object()
 _ODD_VALUES: list[object] = [None, True, 0, -1, 2.5, "", "x", "1bad", [], {}, [None], {"say": 1}]
-# Hand-written documents for keywords the examples barely use: exactly-one actions, names, dependencies.
+# Hand-written documents for keywords the examples barely use: exactly-one keys, names, bounds, dependencies.
 _EXTRA = [
     {"steps": [{"say": "hi", "event": "e"}]},
     {"steps": [{}]},
@@ -24,6 +24,14 @@ _EXTRA = [
     {"marks": [{"1bad": None}], "steps": [{"say": "hi"}]},
     {"steps": [{"say": "hi", "expect": [{"text": {"contains": "a", "equals": "b"}}]}]},
     {"steps": [{"say": "hi", "timeout": 0}]},
+    {"marks": [{"a": None, "b": None}, {}], "steps": [{"say": "hi"}]},
+    {"parametrize": {"rows": [{"a": 1}], "file": "rows.csv"}, "steps": [{"say": "hi"}]},
+    {"parametrize": {"rows": [{}]}, "steps": [{"say": "hi"}]},
+    {"steps": [{"say": "hi", "expect": [{"text": {"similar": "a", "min": 2}}]}]},
+    {"steps": [{"say": "hi", "expect": [{"text": {"contains": "a", "min": 0.5}}]}]},
+    {"steps": [{"say": "hi", "expect": [{"type": "text", "delay": {}}]}]},
+    {"marks": [{"flaky": {"reruns": 2}}], "parametrize": {"rows": [{"a": 1}]}, "steps": [{"say": "hi"}]},
+    {"steps": [{"say": "hi", "timeout": 1.5, "expect": [{"text": {"similar": "a", "min": 0.5}}]}]},
 ]
 
 
