@@ -24,6 +24,7 @@ from pytest_flowai.expect._values import (
     subset_mismatch,
     walk,
 )
+from pytest_flowai.spec.metaschema import check_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -408,7 +409,7 @@ def _build_schema(value: JSON, span: Span) -> Matcher:
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(value)
+        check_schema(value)  # already checked at collection: remembered, not checked again
     except SchemaError as exc:
         raise SpecError(f"schema: not a valid JSON Schema: {cut(str(exc.message))}", span=span) from exc
     _check_refs(value, value, span)

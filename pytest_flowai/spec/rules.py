@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pytest_flowai.errors import SpecError, quote
 from pytest_flowai.spec.didyoumean import did_you_mean
 from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
+from pytest_flowai.spec.metaschema import check_schema
 from pytest_flowai.spec.yamlload import PathPart, node_span
 
 ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait", "include")
@@ -250,11 +251,10 @@ class RuleChecker:
         if not isinstance(schema, Mapping):
             return
         # Imported here: only a spec with an inline `schema` needs jsonschema.
-        from jsonschema import Draft202012Validator
         from jsonschema.exceptions import SchemaError
 
         try:
-            Draft202012Validator.check_schema(dict(schema))
+            check_schema(dict(schema))
         except (OverflowError, RecursionError):
             # The meta-schema's `regex` format check lets these out of re.compile: name the pattern.
             at, pattern, reason = _uncompilable_pattern(schema) or ("", "", "it cannot be checked")
