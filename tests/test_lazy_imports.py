@@ -44,3 +44,12 @@ def test_a_pytest_run_of_python_tests_loads_no_heavy_module(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("-s", "-p", "no:xdist", "-p", "no:cacheprovider", timeout=60)
     result.assert_outcomes(passed=1)
     assert "LOADED []" in result.stdout.str()
+
+
+def test_a_valid_spec_loads_without_jsonschema() -> None:
+    """A valid spec with text and type expectations loads without jsonschema; a `schema` key loads it."""
+    plain = "steps: [{say: hi, expect: [{text: {contains: Pizza}}, {type: text}]}]"
+    load = "from pytest_flowai.spec.load import load_spec_text\nload_spec_text({!r})"
+    assert "jsonschema" not in _loaded_after(load.format(plain))
+    with_schema = "steps: [{say: hi, expect: [{schema: {type: object}}]}]"
+    assert "jsonschema" in _loaded_after(load.format(with_schema))

@@ -1,7 +1,7 @@
 """Expectations: one `expect` entry against one reply bubble, and a turn's entries against its bubbles.
 
-Pure: no I/O, clock, asyncio or pytest; imports only errors, _json, jsonschema, spec.model (ExtraMode) and
-spec.interpolate (to fill an entry's placeholders).
+Pure: no I/O, clock, asyncio or pytest; imports only errors, _json, jsonschema (for a `schema` key),
+spec.model (ExtraMode), spec.interpolate (to fill an entry's placeholders) and spec.metaschema.
 """
 
 from __future__ import annotations

@@ -1,17 +1,14 @@
 """The matchers of every `expect` key but `text` and `save`; the registry mapping a YAML key to its builder.
 
 A matcher is a small frozen value: ``source`` (the path it reads from a bubble), ``check(value)`` and
-``describe()``. Pure: imports jsonschema and our leaf modules only.
+``describe()``. Pure: imports our leaf modules only, and jsonschema when a `schema` key is compiled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import Span, SpecError, cut, quote
@@ -27,6 +24,11 @@ from pytest_flowai.expect._values import (
     subset_mismatch,
     walk,
 )
+from pytest_flowai.spec.metaschema import check_schema
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 class Matcher(Protocol):
@@ -185,6 +187,8 @@ class SchemaMatcher:
         errors = list(self.validator.iter_errors(None if value is MISSING else value))
         if not errors:
             return None
+        from jsonschema.exceptions import best_match  # loaded with the validator, by _build_schema
+
         error: ValidationError = best_match(errors)
         path = ""
         for step in error.absolute_path:
@@ -400,8 +404,12 @@ def _build_card(value: JSON, span: Span) -> Matcher:
 def _build_schema(value: JSON, span: Span) -> Matcher:
     if not isinstance(value, dict | bool):
         raise SpecError(f"schema: expected a JSON Schema (a mapping), got {quote(value)}", span=span)
+    # Imported here: jsonschema costs about as much to import as pytest, and few specs use `schema`.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
-        Draft202012Validator.check_schema(value)
+        check_schema(value)  # already checked at collection: remembered, not checked again
     except SchemaError as exc:
         raise SpecError(f"schema: not a valid JSON Schema: {cut(str(exc.message))}", span=span) from exc
     _check_refs(value, value, span)

@@ -147,6 +147,19 @@ class Compiler:
         if key == "anyOf":
             subs = [self._node(sub, home) for sub in cast("list[object]", value)]
             return lambda i: any(sub(i) for sub in subs)
+        if key == "oneOf":
+            subs = [self._node(sub, home) for sub in cast("list[object]", value)]
+            return lambda i: sum(1 for sub in subs if sub(i)) == 1
+        if key == "propertyNames":
+            name_check = self._node(value, home)
+            return lambda i: not isinstance(i, dict) or all(name_check(name) for name in i)
+        if key == "dependentRequired":
+            dependents = cast("dict[str, list[str]]", value).items()
+            needs = {name: frozenset(wanted) for name, wanted in dependents}
+            return lambda i: (
+                not isinstance(i, dict)
+                or all(wanted.issubset(i.keys()) for name, wanted in needs.items() if name in i)
+            )
         return _bound(key, value)
 
     def _properties(self, properties: dict[str, object], home: str) -> Check:
@@ -271,11 +284,25 @@ def _bound(key: str, value: object) -> Check:
         if key == "minItems":
             return lambda i: not isinstance(i, list) or len(i) >= value
         return lambda i: not isinstance(i, list) or len(i) <= value
-    if key == "minimum" and isinstance(value, int | float) and not isinstance(value, bool):
-        return lambda i: not is_type("number", i) or cast("float", i) >= value
+    if key in ("minProperties", "maxProperties") and isinstance(value, int):
+        if key == "minProperties":
+            return lambda i: not isinstance(i, dict) or len(i) >= value
+        return lambda i: not isinstance(i, dict) or len(i) <= value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_bound(key, value)
     if key == "pattern" and isinstance(value, str):
         pattern = re.compile(value)
         return lambda i: not isinstance(i, str) or pattern.search(i) is not None
+    raise Unsupported(f"keyword {key!r}")
+
+
+def _number_bound(key: str, value: float) -> Check:
+    if key == "minimum":
+        return lambda i: not is_type("number", i) or cast("float", i) >= value
+    if key == "exclusiveMinimum":
+        return lambda i: not is_type("number", i) or cast("float", i) > value
+    if key == "maximum":
+        return lambda i: not is_type("number", i) or cast("float", i) <= value
     raise Unsupported(f"keyword {key!r}")
 
 

@@ -1,5 +1,6 @@
 """Loads the protocol JSON Schemas shipped in this package and turns jsonschema errors into plain violations.
-Imports only jsonschema, referencing and our leaf modules (no pytest, no network, no emulator).
+Imports only our leaf modules (no pytest, no network, no emulator); jsonschema and referencing once a payload
+fails the quick check.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import cast
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, cast
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import SchemaViolation, Violation, quote
 from pytest_flowai.schemas.fastcheck import Check, compile_check
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 BASE_URI = "https://pytest-flowai.dev/schemas/"
 _SUFFIX = ".json"
@@ -65,6 +66,9 @@ def _load_all() -> MappingProxyType[str, JSONObject]:
 @cache
 def _registry() -> Registry[SchemaDocument]:
     """All schemas under the URI their file name gives them, so relative ``$ref``s resolve offline."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources_by_uri = [
         (f"{BASE_URI}{name}{_SUFFIX}", Resource[SchemaDocument].from_contents(schema, DRAFT202012))
         for name, schema in _load_all().items()
@@ -120,6 +124,8 @@ class _KnownValid:
 
 
 def _remembering_ref(known: _KnownValid) -> object:
+    from jsonschema import Draft202012Validator
+
     plain = Draft202012Validator.VALIDATORS["$ref"]
 
     def ref(validator: Draft202012Validator, ref: str, instance: object, schema: object) -> Iterator[object]:
@@ -143,6 +149,9 @@ def _remembering_ref(known: _KnownValid) -> object:
 
 @cache
 def _validator_class() -> type[Draft202012Validator]:
+    # Imported here: valid payloads pass the quick check, and jsonschema costs about as much as pytest.
+    from jsonschema import Draft202012Validator, validators
+
     keywords = {"$ref": _remembering_ref(_KnownValid(_REMEMBERED_MAX))}
     remembering = validators.extend(Draft202012Validator, keywords)  # type: ignore[no-untyped-call]
     return cast("type[Draft202012Validator]", remembering)

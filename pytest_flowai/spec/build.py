@@ -49,7 +49,15 @@ def default_name(ordinal: int) -> str:
 class ConversationBuilder:
     """Builds the model of one document; ``ordinal`` is its 1-based place among the file's conversations."""
 
-    def __init__(self, root: MarkedDict, *, path: str, document: int, ordinal: int) -> None:
+    def __init__(
+        self,
+        root: MarkedDict,
+        *,
+        path: str,
+        document: int,
+        ordinal: int,
+        variables: Mapping[int, frozenset[str]] | None = None,
+    ) -> None:
         self.root = root
         self.path = path
         self.document = document
@@ -57,6 +65,8 @@ class ConversationBuilder:
         # Found and copied once, not once per turn: a spec's metadata may be large and its turns many.
         self._shared_names = shared_names(root)
         self._inherited = {key: _object(root.get(key)) for key in ("originator", "metadata")}
+        # Each turn's placeholder names by its index in `steps`, when the rule check already found them.
+        self._variables = variables or {}
 
     def _span(self, position: Position) -> Span:
         return Span(self.path, *position)
@@ -84,7 +94,7 @@ class ConversationBuilder:
                 turns.extend(dataclasses.replace(each, index=len(turns) + 1) for each in spliced.turns)
                 inherited_vars = {**spliced.vars, **inherited_vars}
                 continue
-            built = self._turn(len(turns), turn)
+            built = self._turn(len(turns), turn, self._variables.get(index))
             if utterances and index in utterances:
                 built = dataclasses.replace(built, action=Say(text=utterances[index]))
             turns.append(built)
@@ -111,7 +121,7 @@ class ConversationBuilder:
             document=self.document,
         )
 
-    def _turn(self, index: int, turn: MarkedDict) -> Turn:
+    def _turn(self, index: int, turn: MarkedDict, variables: frozenset[str] | None = None) -> Turn:
         kind = ActionKind(action_of(turn))
         expect = turn.get("expect")
         entries = None
@@ -135,7 +145,7 @@ class ConversationBuilder:
             unordered=unordered if unordered is not None else _flag(self.root.get("unordered")),
             span=self._span(turn.start),
             end_line=end_line(turn) or turn.start[0],
-            variables=turn_variables(self.root, turn, self._shared_names),
+            variables=turn_variables(self.root, turn, self._shared_names) if variables is None else variables,
             defines=turn_defines(turn),
             forbid=tuple(
                 self._entry(entry)

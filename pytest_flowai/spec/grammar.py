@@ -1,6 +1,7 @@
 """Check one spec document against ``schema.json`` and word every violation for a bot author, with its place.
 
-jsonschema finds the problems; this module picks the meaningful one out of ``anyOf``/``oneOf`` branches and
+A quick check compiled from the schema passes valid documents; jsonschema (loaded only then) finds the
+problems of the others, and this module picks the meaningful one out of ``anyOf``/``oneOf`` branches and
 turns each into a ``SpecError`` at the line and column of the node (or key) at fault.
 """
 
@@ -11,14 +12,16 @@ import itertools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
-
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSONObject
 from pytest_flowai.errors import Span, SpecError, quote
+from pytest_flowai.schemas.fastcheck import Check, compile_check
 from pytest_flowai.spec.didyoumean import closest, did_you_mean
 from pytest_flowai.spec.yamlload import PathPart, node_span
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -47,7 +50,15 @@ def spec_schema() -> JSONObject:
 
 
 @functools.cache
+def _quick_check() -> Check | None:
+    return compile_check({"schema": spec_schema()}, "schema")
+
+
+@functools.cache
 def _validator() -> Draft202012Validator:
+    # Imported here: most documents are valid, and the quick check spares them jsonschema altogether.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(spec_schema())
 
 
@@ -56,6 +67,10 @@ def grammar_problems(root: object, path: str, limit: int | None = None) -> list[
 
     With ``limit``, the search stops after that many violations (a file may hold a hundred thousand).
     """
+    quick = _quick_check()
+    # The quick check only ever says "valid"; whatever it doubts, jsonschema decides and explains.
+    if quick is not None and quick(root):
+        return []
     errors = itertools.islice(_validator().iter_errors(root), limit)
     leaves = [leaf for error in errors for leaf in _leaves(error)]
     problems: list[SpecError] = []
@@ -83,6 +98,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     if len(meant) == 1:
         return [leaf for sub in meant[0] for leaf in _leaves(sub)]
     if len(meant) > 1:
+        from jsonschema.exceptions import best_match
+
         best = best_match(sub for subs in meant for sub in subs)
         return _leaves(best) if best is not None else [error]
     return [error]

@@ -177,13 +177,16 @@ def build_document(
     included, found = includes.resolve(root, path, name, (*chain, include_key(path, name)))
     rows = reuse.row_names(root, path)
     defines = {at: frozenset(d for turn in each.turns for d in turn.defines) for at, each in included.items()}
-    found += RuleChecker(root, path, row_names=rows, included_defines=defines).check()
+    checker = RuleChecker(root, path, row_names=rows, included_defines=defines)
+    found += checker.check()
     if found:
         return [], found
     runs, found = reuse.variants(root, path, name, includes.limits.max_expansions)
     if found:
         return [], found
-    builder = ConversationBuilder(root, path=path, document=index, ordinal=ordinal)
+    builder = ConversationBuilder(
+        root, path=path, document=index, ordinal=ordinal, variables=checker.variables
+    )
     return [
         builder.build(variant_id=run.id, row=run.vars, utterances=run.utterances, included=included)
         for run in runs

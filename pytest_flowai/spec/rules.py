@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from pytest_flowai.errors import SpecError, quote
 from pytest_flowai.spec.didyoumean import did_you_mean
 from pytest_flowai.spec.interpolate import ENV_PREFIX, fill, placeholders
+from pytest_flowai.spec.metaschema import check_schema
 from pytest_flowai.spec.yamlload import PathPart, node_span
 
 ACTIONS = ("say", "event", "location", "media", "pause", "resume", "handover", "wait", "include")
@@ -149,6 +147,8 @@ class RuleChecker:
         self.row_names = row_names
         self.included_defines = included_defines or {}
         self.problems: list[SpecError] = []
+        # The placeholder names of each turn, by its index in `steps`: the builder takes them from here.
+        self.variables: dict[int, frozenset[str]] = {}
 
     def problem(
         self, message: str, location: Sequence[PathPart], *, key: bool = False, hint: str | None = None
@@ -250,8 +250,11 @@ class RuleChecker:
     def _schema(self, schema: object, location: tuple[PathPart, ...]) -> None:
         if not isinstance(schema, Mapping):
             return
+        # Imported here: only a spec with an inline `schema` needs jsonschema.
+        from jsonschema.exceptions import SchemaError
+
         try:
-            Draft202012Validator.check_schema(dict(schema))
+            check_schema(dict(schema))
         except (OverflowError, RecursionError):
             # The meta-schema's `regex` format check lets these out of re.compile: name the pattern.
             at, pattern, reason = _uncompilable_pattern(schema) or ("", "", "it cannot be checked")
@@ -290,7 +293,8 @@ class RuleChecker:
         for index, turn in enumerate(turns if isinstance(turns, list) else []):
             if not isinstance(turn, Mapping):
                 continue
-            for name in sorted(turn_variables(self.root, turn, shared)):
+            self.variables[index] = names = turn_variables(self.root, turn, shared)
+            for name in sorted(names):
                 if name.startswith(ENV_PREFIX) or name in defined or name.split(".")[0] in defined:
                     continue  # environment variables are read at run time
                 hint = did_you_mean(name, defined) or (
