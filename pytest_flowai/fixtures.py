@@ -183,25 +183,20 @@ class Chat:
         entries = None
         if expect is not None:
             entries = tuple(ExpectEntry(data=dict(e), span=span, key_spans={}) for e in expect)
-        turn = Turn(
+        turn = Turn.adhoc(
             index=self._turns,
             action=action,
-            params=dict(params or {}),
-            originator={},
-            metadata={},
+            span=span,
+            params=params,
             expect=entries,
             expect_none=expect is not None and not expect,
+            forbid=tuple(ExpectEntry(data=dict(e), span=span, key_spans={}) for e in forbid or ()),
             timeout=_seconds(options.get("timeout")),
             settle=_seconds(options.get("settle")),
             silence=_seconds(options.get("silence")),
             patience=_seconds(options.get("patience")),
             extra=ExtraMode(str(options["extra"])) if "extra" in options else None,
             unordered=bool(options.get("unordered", False)),
-            span=span,
-            end_line=span.line,
-            variables=frozenset(),
-            defines=frozenset(),
-            forbid=tuple(ExpectEntry(data=dict(e), span=span, key_spans={}) for e in forbid or ()),
         )
         try:
             self._session.runner.run(self._runner.run_turn(turn))

@@ -84,24 +84,11 @@ def _turn(index: int, kind: str, value: str) -> tuple[Turn, JSONObject]:
                 raise ValueError(f"event parameter {pair!r} must be key=value")
             params[key] = item
         value = name
-    turn = Turn(
+    turn = Turn.adhoc(
         index=index,
         action=Event(name=value) if kind == "event" else Say(text=value),
-        params=params,
-        originator={},
-        metadata={},
-        expect=None,
-        expect_none=False,
-        timeout=None,
-        settle=None,
-        silence=None,
-        patience=None,
-        extra=None,
-        unordered=None,
         span=Span("<flowai-record>", index),
-        end_line=index,
-        variables=frozenset(),
-        defines=frozenset(),
+        params=params,
     )
     written: JSONObject = {kind: value}
     if params:

@@ -173,6 +173,47 @@ class Turn:
         if self.expect_none and self.expect:
             raise SpecError("a turn cannot both expect silence and expect replies", span=self.span)
 
+    @classmethod
+    def adhoc(
+        cls,
+        *,
+        index: int,
+        action: Action,
+        span: Span,
+        params: Mapping[str, JSON] | None = None,
+        expect: tuple[ExpectEntry, ...] | None = None,
+        expect_none: bool = False,
+        forbid: tuple[ExpectEntry, ...] = (),
+        timeout: float | None = None,
+        settle: float | None = None,
+        silence: float | None = None,
+        patience: float | None = None,
+        extra: ExtraMode | None = None,
+        unordered: bool | None = None,
+    ) -> Turn:
+        """A turn with no spec file behind it (the fixture, flowai-record): no originator, metadata or
+        placeholders of its own, one line long."""
+        return cls(
+            index=index,
+            action=action,
+            params=dict(params or {}),
+            originator={},
+            metadata={},
+            expect=expect,
+            expect_none=expect_none,
+            timeout=timeout,
+            settle=settle,
+            silence=silence,
+            patience=patience,
+            extra=extra,
+            unordered=unordered,
+            span=span,
+            end_line=span.line,
+            variables=frozenset(),
+            defines=frozenset(),
+            forbid=forbid,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mark:
