@@ -290,7 +290,11 @@ def test_ctrl_c_during_a_concurrent_run_exits_cleanly(
         *(LISTENING.format(name=f"listening {n}", silence=5) for n in range(8)),
     )
     _strict_env(monkeypatch)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-W", "error"]
+    # pytest-flowai alone: a SIGINT that lands inside another plugin's old-style hookwrapper (pytest-html's,
+    # Hypothesis's) makes pluggy warn, and -W error turns that warning into an INTERNALERROR of theirs.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_flowai.plugin", "-p", "no:cacheprovider"]
+    command += ["-v", "-W", "error"]
     command += [*flowai.target(), "--flowai-concurrency", "8"]
     with subprocess.Popen(
         command,
