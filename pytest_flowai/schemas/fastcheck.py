@@ -103,8 +103,39 @@ class Compiler:
             return _never
         if not isinstance(node, dict):
             raise Unsupported(f"schema {node!r}")
+        if node.get("type") == "object" and "patternProperties" not in node:
+            return self._object(node, home)
         checks = [self._keyword(key, value, node, home) for key, value in node.items()]
         return _all([check for check in checks if check is not None])
+
+    def _object(self, node: dict[str, object], home: str) -> Check:
+        """An object schema's `type`, `properties`, `required` and `additionalProperties` in one pass over
+        the instance's keys: most nodes of a reply are objects, and one call per node instead of four
+        halves the quick check's time."""
+        own = ("type", "properties", "required", "additionalProperties")
+        properties = cast("dict[str, object]", node.get("properties", {}))
+        table = {name: self._node(sub, home) for name, sub in properties.items()}
+        required = frozenset(cast("list[str]", node.get("required", [])))
+        extra = self._node(node["additionalProperties"], home) if "additionalProperties" in node else None
+        others = [self._keyword(key, value, node, home) for key, value in node.items() if key not in own]
+        rest = _all([check for check in others if check is not None])
+
+        def check(instance: object) -> bool:
+            if not isinstance(instance, dict):
+                return False
+            # A keys view compares with a set member by member, without copying the keys into a set.
+            if not instance.keys() >= required:
+                return False
+            for name, value in instance.items():
+                sub = table.get(name)
+                if sub is None:
+                    if extra is not None and not extra(value):
+                        return False
+                elif not sub(value):
+                    return False
+            return rest(instance)
+
+        return check
 
     def _keyword(self, key: str, value: object, node: dict[str, object], home: str) -> Check | None:
         """The check of one keyword, None for one that checks nothing (annotations, `then` without `if`)."""
@@ -116,7 +147,7 @@ class Compiler:
             return self._properties(cast("dict[str, object]", value), home)
         if key == "required":
             names = frozenset(cast("list[str]", value))
-            return lambda i: not isinstance(i, dict) or names.issubset(i.keys())
+            return lambda i: not isinstance(i, dict) or i.keys() >= names
         if key == "additionalProperties":
             return self._additional(value, node, home)
         if key == "items":
@@ -158,7 +189,7 @@ class Compiler:
             needs = {name: frozenset(wanted) for name, wanted in dependents}
             return lambda i: (
                 not isinstance(i, dict)
-                or all(wanted.issubset(i.keys()) for name, wanted in needs.items() if name in i)
+                or all(i.keys() >= wanted for name, wanted in needs.items() if name in i)
             )
         return _bound(key, value)
 
