@@ -1000,3 +1000,27 @@ def test_a_forbid_entry_needs_every_key_to_match() -> None:
     matcher = forbid_turn([{"text": FALLBACK}], [{"text": FALLBACK, "fallback": True}], [text(FALLBACK)])
     assert matcher.forbidden is None
     assert matcher.result().ok
+
+
+def test_rapidfuzz_loads_only_when_a_similar_test_scores_a_text() -> None:
+    """Compiling and checking text entries leaves rapidfuzz unloaded until a `similar` test scores a text."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pytest_flowai.errors import Span\n"
+        "from pytest_flowai.expect import bubbles_of, compile_entry\n"
+        "span = Span(path='s.flowai.yaml', line=1, column=1)\n"
+        "reply = {'messages': [{'responses': [{'type': 'text', 'payload': {'text': 'Hi there'}}]}]}\n"
+        "bubble = bubbles_of([reply])[0]\n"
+        "similar = compile_entry({'text': {'similar': 'Hi there, friend'}}, span)\n"
+        "compile_entry({'text': {'regex': 'Hi'}}, span).check(bubble)\n"
+        "print('rapidfuzz' in sys.modules)\n"
+        "similar.check(bubble)\n"
+        "print('rapidfuzz' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "True"]
