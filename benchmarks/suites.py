@@ -1,19 +1,35 @@
-"""Whole pytest runs of generated spec suites against the emulator (its own process): `concurrency`,
-`xdist`, `table` (100 conversations x 2 turns against bare loops and Tavern) and `fail_fast` (patience).
+"""Whole pytest runs of generated spec suites against the emulator (its own process): `concurrency`, `xdist`,
+`table` (100 conversations x 2 turns against bare loops, Tavern and Botium) and `fail_fast` (patience).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from common import PLUGIN_ONLY, Bot, checked, emulator, line, note, plugin_only_env, pytest_args, run_child
+from botium import BOTIUM_CLI, run_botium, write_botium
+from common import (
+    PLUGIN_ONLY,
+    Bot,
+    best,
+    checked,
+    emulator,
+    line,
+    note,
+    plugin_only_env,
+    pytest_args,
+    run_child,
+)
 
 TURNS = [
     ("hello", "Pizza Bella"),
@@ -23,6 +39,8 @@ TURNS = [
 PER_FILE = 50
 # A Python that has Tavern, from a throwaway venv (Tavern is no dependency of the project).
 TAVERN = Path(os.environ.get("BENCH_TAVERN_PYTHON", "/nonexistent"))
+# The reply's text, as a YAML string (quoted: brackets end a plain scalar inside a flow mapping).
+TAVERN_TEXT = '"result.messages[0].responses[0].payload.text"'
 
 
 def write_suite(
@@ -103,7 +121,8 @@ def bare(kind: str, bot: Bot, conversations: int, turns: int) -> float:
 
 
 def write_tavern(folder: Path, bot: Bot, conversations: int, turns: int) -> Path:
-    """The same conversations as Tavern tests (one YAML document, one test each, a stage per turn)."""
+    """The same conversations as Tavern tests (one YAML document, one test each, a stage per turn whose
+    reply text must match the expected text as a regex, like the specs' `contains`)."""
     folder.mkdir(parents=True)
     docs = []
     for n in range(conversations):
@@ -111,8 +130,11 @@ def write_tavern(folder: Path, bot: Bot, conversations: int, turns: int) -> Path
             f"  - name: t{i}\n    request:\n      url: {bot.url}/rest/v1/messages/tav-{n}?sync=true\n"
             f"      method: POST\n      headers: {{Authorization: {bot.api_key}}}\n"
             f"      json: {{payload: {{type: text, speech: {speech}}}}}\n"
-            f"    response:\n      status_code: 200\n"
-            for i, (speech, _) in enumerate(TURNS[:turns])
+            f"    response:\n      status_code: 200\n      verify_response_with:\n"
+            f"        function: tavern.helpers:validate_regex\n"
+            f"        extra_kwargs: {{expression: {json.dumps(re.escape(expected))},"
+            f" in_jmespath: {TAVERN_TEXT}}}\n"
+            for i, (speech, expected) in enumerate(TURNS[:turns])
         )
         docs.append(f"---\ntest_name: c{n}\nstages:\n{stages}")
     (folder / "test_c.tavern.yaml").write_text("".join(docs))
@@ -195,62 +217,78 @@ def warm_up(tmp: Path, bot: Bot) -> None:
         run_suite(suite, bot, "--flowai-concurrency=2")
 
 
+def tavern_run(folder: Path) -> float:
+    args = [str(TAVERN), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)]
+    return checked(run_child(args, cwd=folder), "tavern").wall
+
+
+def table_runs(
+    tmp: Path, bot: Bot, latency: int, conversations: int, turns: int
+) -> dict[str, Callable[[], float]]:
+    """Each row's name and a call that makes one timed run of it."""
+    runs: dict[str, Callable[[], float]] = {}
+    for kind in ("rest", "socket"):
+        client = "httpx" if kind == "rest" else "websockets"
+        runs[f"bare {client} loop ({kind})"] = partial(bare, kind, bot, conversations, turns)
+        suite = write_suite(
+            tmp / f"t{latency}-{kind}",
+            bot,
+            conversations=conversations,
+            turns=turns,
+            transport=kind,
+            settle=0,
+        )
+        runs[f"pytest-flowai {kind} sequential"] = partial(run_suite, suite, bot)
+        runs[f"pytest-flowai {kind} concurrency 100"] = partial(
+            run_suite, suite, bot, "--flowai-concurrency=100"
+        )
+    if TAVERN.exists():
+        runs["Tavern (rest)"] = partial(
+            tavern_run, write_tavern(tmp / f"tavern{latency}", bot, conversations, turns)
+        )
+    if BOTIUM_CLI.exists():
+        folder = write_botium(tmp / f"botium{latency}", bot, conversations, TURNS[:turns])
+        runs["Botium cli (rest)"] = partial(run_botium, folder)
+    return runs
+
+
 def table(tmp: Path, *, conversations: int = 100, turns: int = 2, rounds: int = 3) -> None:
-    rows: list[tuple[str, dict[int, float]]] = []
-    tavern_ok = TAVERN.exists()
+    rows: dict[str, dict[int, float]] = {}
     for latency in (0, 50):
         # At latency 0 each cell is the best of `rounds` (a second or two each, easily disturbed).
         times = rounds if latency == 0 else 1
         with emulator(latency_ms=latency) as bot:
             if latency == 0:
                 warm_up(tmp, bot)
-            results: list[tuple[str, float]] = []
-            for kind in ("rest", "socket"):
-                results.append((f"bare {'httpx' if kind == 'rest' else 'websockets'} loop ({kind})", 0.0))
-                results[-1] = (
-                    results[-1][0],
-                    min(bare(kind, bot, conversations, turns) for _ in range(times)),
-                )
-                suite = write_suite(
-                    tmp / f"t{latency}-{kind}",
-                    bot,
-                    conversations=conversations,
-                    turns=turns,
-                    transport=kind,
-                    settle=0,
-                )
-                results.append(
-                    (f"pytest-flowai {kind} sequential", min(run_suite(suite, bot) for _ in range(times)))
-                )
-                results.append(
-                    (
-                        f"pytest-flowai {kind} concurrency 100",
-                        min(run_suite(suite, bot, "--flowai-concurrency=100") for _ in range(times)),
-                    )
-                )
-            if tavern_ok:
-                folder = write_tavern(tmp / f"tavern{latency}", bot, conversations, turns)
-                child = run_child(
-                    [str(TAVERN), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)], cwd=folder
-                )
-                results.append(("Tavern (rest)", checked(child, "tavern").wall))
-            for name, wall in results:
-                for row_name, cells in rows:
-                    if row_name == name:
-                        cells[latency] = wall
-                        break
-                else:
-                    rows.append((name, {latency: wall}))
+            for name, run in table_runs(tmp, bot, latency, conversations, turns).items():
+                rows.setdefault(name, {})[latency] = best(times, run)
     print(f"table: {conversations} conversations x {turns} turns, whole process, seconds (settle 0)")
     print("| run | bot latency 0 | bot latency 50 ms |")
     print("| --- | --- | --- |")
-    for name, cells in rows:
-        print(f"| {name} | {cells.get(0, float('nan')):.2f} | {cells.get(50, float('nan')):.2f} |")
-    bare_rest = next(cells[0] for name, cells in rows if name.startswith("bare httpx"))
-    ours_rest = next(cells[0] for name, cells in rows if name == "pytest-flowai rest sequential")
-    line("table rest sequential over bare loop at latency 0", ours_rest / bare_rest, "target <= 2.0", "x")
-    if not tavern_ok:
-        note("Tavern not measured: set BENCH_TAVERN_PYTHON to a Python that has it")
+    for name, cells in rows.items():
+        print(f"| {name} | {cells[0]:.2f} | {cells[50]:.2f} |")
+    ours = rows["pytest-flowai rest sequential"]
+    line(
+        "table rest sequential over bare loop at latency 0",
+        ours[0] / rows["bare httpx loop (rest)"][0],
+        "target <= 2.0",
+        "x",
+    )
+    for other, variable, what in (
+        ("Tavern (rest)", "BENCH_TAVERN_PYTHON", "a Python that has Tavern"),
+        ("Botium cli (rest)", "BENCH_BOTIUM_CLI", "the botium-cli executable"),
+    ):
+        if other in rows:
+            theirs = rows[other]
+            line(
+                f"table rest sequential over {other} at latency 0",
+                ours[0] / theirs[0],
+                "target < 1.0",
+                "x",
+                f"at latency 50 ms: {ours[50] / theirs[50]:.2f}x",
+            )
+        else:
+            note(f"{other} not measured: set {variable} to {what}")
 
 
 FAIL_SPEC = """\
