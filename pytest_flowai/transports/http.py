@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import json
 import os
 import socket
 import ssl
+import time
 import urllib.parse
-from collections.abc import Callable
+import urllib.request
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,14 +28,45 @@ if TYPE_CHECKING:
     from pytest_flowai._json import JSON
 
 _EXCERPT = 200
+# What httpx's client sends by default, sent on the direct path too (see ``HttpClient``).
+_HEADERS = {
+    "Accept": "*/*",
+    "Accept-Encoding": "gzip, deflate",
+    "Connection": "keep-alive",
+    "User-Agent": f"python-httpx/{httpx.__version__}",
+}
 
 
-def new_http_client(*, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
-    """An HTTP client for Flow.ai: no redirects (a redirect is an error for an API), timeouts per request.
+class HttpClient(httpx.AsyncClient):
+    """An httpx client whose requests through ``request`` skip the client layer when no proxy is configured.
+
+    Sent through the client's transport directly (``direct``), a request costs ~0.4 ms less CPU: no
+    ``build_request`` merge, cookie jar, auth and redirect loops, event hooks or per-request timeouts.
+    Flow.ai's APIs set no cookies and a redirect is an error for them (not followed either way). With a proxy
+    in the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``; ``NO_PROXY`` applies) every request
+    goes through the client layer, which routes it as httpx does. ``answered`` is when an answer last came.
+    """
+
+    def __init__(self, *, verify: ssl.SSLContext | bool = True) -> None:
+        transport = httpx.AsyncHTTPTransport(verify=verify)
+        super().__init__(follow_redirects=False, timeout=None, verify=verify, transport=transport)
+        self.direct: httpx.AsyncHTTPTransport | None = None if _proxy_in_env() else transport
+        self.answered = 0.0
+
+
+def _proxy_in_env() -> bool:
+    """True when the environment names a proxy httpx would use for some URL (as its ``trust_env`` reads)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def new_http_client(*, verify: ssl.SSLContext | bool = True) -> HttpClient:
+    """An HTTP client for Flow.ai: no redirects (a redirect is an error for an API), no cookies when the
+    requests go direct (see ``HttpClient``); ``request`` bounds each request by one overall timeout.
 
     ``verify``: a TLS context to share (see ``tls_context``); by default httpx builds one, which costs ~25 ms.
     """
-    return httpx.AsyncClient(follow_redirects=False, timeout=None, verify=verify)
+    return HttpClient(verify=verify)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -139,27 +173,39 @@ async def request(
     method. The answer's text is not rewritten: only messages hide the key.
     """
     doing = what or method
-    all_headers = dict(headers or {})
+    all_headers = dict(_HEADERS)
+    if headers:
+        all_headers.update(headers)
     if api_key:
         # The REST API takes the bare key; the Messaging API documents it as a bearer token.
         all_headers["Authorization"] = ("Bearer " if bearer else "") + (reveal(api_key) or "")
+    content = None
+    if body is not None and method != "GET":
+        # Encoded once, as httpx's own ``json=`` would (compact, UTF-8 as is, no NaN).
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        all_headers["Content-Type"] = "application/json"
+    address = url if params is None else httpx.URL(url, params=params)
 
-    # The URL as reported in errors; parsed only when one is raised (a parse per request costs ~0.1 ms).
+    # The URL as reported in errors; made a string only when one is raised.
     def shown() -> str:
         # Without params a URL keeps its own query (httpx.URL(url, params=None) would drop it).
-        return str(httpx.URL(url) if params is None else httpx.URL(url, params=params))
+        return str(httpx.URL(address))
 
+    direct = http.direct if isinstance(http, HttpClient) else None
     try:
+        # The one timeout: the client has none of its own (no per-request ``httpx.Timeout``).
         async with asyncio.timeout(timeout):
-            async with http.stream(
-                method,
-                url,
-                params=params,
-                headers=all_headers,
-                json=body if method != "GET" else None,
-                timeout=httpx.Timeout(timeout),
-            ) as response:
-                raw = await _read_capped(response, max_bytes, doing, shown)
+            if direct is not None:
+                sent = httpx.Request(method, address, headers=all_headers, content=content)
+                response = await direct.handle_async_request(sent)
+                try:
+                    raw = await _read_capped(response, max_bytes, doing, shown)
+                finally:
+                    await response.aclose()
+            else:
+                async with http.stream(method, address, headers=all_headers, content=content) as response:
+                    raw = await _read_capped(response, max_bytes, doing, shown)
+                sent = response.request
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise TransportError(f"{doing}: no answer within {timeout:g}s", url=shown()) from exc
     except httpx.ConnectError as exc:
@@ -169,7 +215,9 @@ async def request(
         raise TransportError(
             f"{doing}: the connection failed: {redact(describe_cause(exc), api_key)}", url=shown()
         ) from exc
-    answered_url = str(response.request.url)
+    if isinstance(http, HttpClient):
+        http.answered = time.monotonic()
+    answered_url = str(sent.url)
     encoding = _encoding(response)
     try:
         text = raw.decode(encoding)
@@ -208,27 +256,34 @@ async def _read_capped(
 ) -> bytes:
     """The body, or a ``TransportError`` as soon as it (or its announced length) passes ``max_bytes``."""
     announced = response.headers.get("content-length", "")
-    if announced.isdigit():
-        if int(announced) > max_bytes:
-            raise TransportError(
-                f"{doing}: the answer is {int(announced)} bytes, over the size limit of {max_bytes} bytes",
-                url=shown(),
-            )
-        # A length within the cap: one read (h11 delivers no more than Content-Length), cheaper than chunks.
-        return await response.aread()
-    chunks = bytearray()
-    async for chunk in response.aiter_bytes():
-        chunks += chunk
-        if len(chunks) > max_bytes:
+    if announced.isdigit() and int(announced) > max_bytes:
+        raise TransportError(
+            f"{doing}: the answer is {int(announced)} bytes, over the size limit of {max_bytes} bytes",
+            url=shown(),
+        )
+    # Undecoded bytes straight from the stream unless the server compressed them (we accept gzip, deflate).
+    raw = response.stream
+    plain = "content-encoding" not in response.headers and isinstance(raw, AsyncIterable)
+    stream: AsyncIterable[bytes] = raw if plain else response.aiter_bytes()  # type: ignore[assignment]
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > max_bytes:
             raise TransportError(
                 f"{doing}: the answer is over the size limit of {max_bytes} bytes (stopped reading there)",
                 url=shown(),
             )
-    return bytes(chunks)
+        chunks.append(chunk)
+    # Most answers come in one chunk: no copy then.
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _encoding(response: httpx.Response) -> str:
     """The body's charset when Python knows it, else UTF-8 (JSON's own)."""
+    content_type = response.headers.get("content-type", "")
+    if "charset" not in content_type.lower():
+        return "utf-8"  # no charset to parse (httpx parses the header with the email package, ~0.02 ms)
     name = response.charset_encoding or "utf-8"
     try:
         codecs.lookup(name)
@@ -257,6 +312,7 @@ def failed_status(answer: HttpAnswer, what: str) -> TransportError:
 
 __all__ = [
     "HttpAnswer",
+    "HttpClient",
     "describe_cause",
     "failed_status",
     "new_http_client",
