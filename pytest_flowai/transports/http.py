@@ -114,7 +114,11 @@ def describe_cause(exc: BaseException) -> str:
     seen: BaseException | None = exc
     best = str(exc) or type(exc).__name__
     while seen is not None:
-        if isinstance(seen, socket.gaierror) and seen.strerror:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            best = f"the server's TLS certificate was refused ({seen.verify_message or seen.reason})"
+        elif isinstance(seen, ssl.SSLError):
+            best = f"TLS failed ({seen.reason or seen})"  # its errno is OpenSSL's code, not the OS's
+        elif isinstance(seen, socket.gaierror) and seen.strerror:
             # Resolver codes are not errno values: os.strerror(-2) reads "Unknown error -2".
             best = f"cannot resolve the host name ({seen.strerror})"
         elif isinstance(seen, OSError) and seen.errno:
