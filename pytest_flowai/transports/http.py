@@ -27,6 +27,8 @@ from pytest_flowai.transports.checks import TooDeep, check_schema, parse_json
 from pytest_flowai.transports.netstream import AsyncioBackend
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from pytest_flowai._json import JSON
 
 _EXCERPT = 200
@@ -71,6 +73,19 @@ class HttpClient(httpx.AsyncClient):
                 await self.direct.aclose()
         finally:
             await super().aclose()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        # httpx's own exit closes its transports, not through ``aclose``: the pool is closed here.
+        try:
+            if self.direct is not None:
+                await self.direct.aclose()
+        finally:
+            await super().__aexit__(exc_type, exc_value, traceback)
 
 
 def _proxy_in_env() -> bool:

@@ -26,7 +26,8 @@ class _Protocol(asyncio.Protocol):
         self.chunks: deque[bytes] = deque()
         self.size = 0
         self.eof = False
-        self.lost: BaseException | None = None
+        # Why the connection broke (a reset, say); None while it is open or when it closed cleanly.
+        self.error: Exception | None = None
         self.paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
@@ -50,7 +51,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
-        self.lost = exc or ConnectionResetError("the connection is closed")
+        self.error = exc
         self._wake()
         self.resume_writing()
 
@@ -94,6 +95,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         protocol = self._protocol
         while not protocol.chunks:
             if protocol.eof:
+                if protocol.error is not None:
+                    raise httpcore.ReadError(str(protocol.error)) from protocol.error
                 return b""  # httpcore reads b"" as the server having closed
             await _within(timeout, httpcore.ReadTimeout, protocol.readable())
         chunk = protocol.chunks.popleft()
@@ -109,13 +112,13 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         protocol = self._protocol
         transport = protocol.transport
-        if protocol.lost is not None or transport is None or transport.is_closing():
-            raise httpcore.WriteError(str(protocol.lost or "the connection is closed"))
+        if transport is None or transport.is_closing():
+            raise httpcore.WriteError(str(protocol.error or "the server closed the connection"))
         transport.write(buffer)
         if protocol.writing_paused:
             await _within(timeout, httpcore.WriteTimeout, protocol.drained())
-        if protocol.lost is not None:
-            raise httpcore.WriteError(str(protocol.lost)) from protocol.lost
+        if protocol.error is not None:
+            raise httpcore.WriteError(str(protocol.error)) from protocol.error
 
     async def aclose(self) -> None:
         if self._protocol.transport is not None:
