@@ -28,7 +28,7 @@ from pytest_flowai.secret import Secret, SecretEnv, forget, register, secret_or_
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.http import new_http_client, tls_context
+from pytest_flowai.transports.http import HttpClient, new_http_client, tls_context
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -84,9 +84,9 @@ class FlowaiSession:
     _tls: ssl.SSLContext | None = None
     # Clients of conversations that ended without a transport error, kept (at most `concurrency`) with
     # their open connection for the next conversation: a new client and connection for every
-    # conversation cost ~0.7 ms of CPU here and a connection set-up at the server. Each with the time of
-    # its last answer: see `REUSE_WITHIN`.
-    _idle_http: list[tuple[httpx.AsyncClient, list[float]]] = field(default_factory=list)
+    # conversation cost ~0.7 ms of CPU here and a connection set-up at the server. Reused only when its
+    # last answer (`HttpClient.answered`) is recent: see `REUSE_WITHIN`.
+    _idle_http: list[HttpClient] = field(default_factory=list)
     _jobs: dict[str, Job] = field(default_factory=dict)
     _scheduler: Scheduler[Outcome] | None = None
     # A refused key or an unreachable server fails every later conversation the same way, at once.
@@ -253,7 +253,7 @@ class FlowaiSession:
         try:
             if self._fatal is not None:
                 raise _again(self._fatal)
-            http, answered = await self._take_http()
+            http = await self._take_http()
             reusable = False
             try:
                 await run(
@@ -268,7 +268,7 @@ class FlowaiSession:
                 reusable = not isinstance(exc, TransportError)
                 raise
             finally:
-                await self._release_http(http, answered, reusable=reusable)
+                await self._release_http(http, reusable=reusable)
         except TransportError as exc:
             if exc.affects_all and not self.embedded and self._fatal is None:
                 self._fatal = exc
@@ -277,42 +277,34 @@ class FlowaiSession:
             error = exc
         return Outcome(transcript=transcript, error=error, duration=time.monotonic() - transcript.started)
 
-    def http_client(self) -> httpx.AsyncClient:
+    def http_client(self) -> HttpClient:
         """A new HTTP client for one conversation (REST, socket.info, controls); the caller closes it.
 
-        One client per conversation, all sharing the session's one TLS context (building one costs ~25 ms),
-        measured by benchmarks/http_pool.py: at 100 concurrent conversations over sync REST one shared client
-        spent 2.2 ms of CPU per request (its connection pool is a list searched and re-sorted under a lock on
-        every request), one client per conversation 1.1 ms.
+        One client per conversation, all sharing the session's one TLS context (building one costs ~25 ms):
+        at 100 concurrent conversations over sync REST one shared client spent 0.85 ms of CPU per request
+        through `request` (its connection pool is a list searched and re-sorted under a lock on every
+        request), one client per conversation 0.53 ms (benchmarks/http_pool.py measures the same through
+        httpx's client: 2.2 against 1.1 ms). At concurrency 1 the one kept client serves every conversation.
         """
         if self._tls is None:
             self._tls = tls_context()
         return new_http_client(verify=self._tls)
 
-    async def _take_http(self) -> tuple[httpx.AsyncClient, list[float]]:
-        """A kept client whose connection answered within `REUSE_WITHIN` (the freshest), else a new one.
-
-        The time of its last answer is kept in the one-item list, updated by a response hook.
-        """
+    async def _take_http(self) -> HttpClient:
+        """A kept client whose connection answered within `REUSE_WITHIN` (the freshest), else a new one."""
         while self._idle_http:
-            http, answered = self._idle_http.pop()
-            if time.monotonic() - answered[0] < REUSE_WITHIN:
-                return http, answered
+            http = self._idle_http.pop()
+            if time.monotonic() - http.answered < REUSE_WITHIN:
+                return http
             await http.aclose()
-        http, answered = self.http_client(), [0.0]
+        return self.http_client()
 
-        async def touch(_response: httpx.Response) -> None:
-            answered[0] = time.monotonic()
-
-        http.event_hooks = {"request": [], "response": [touch]}
-        return http, answered
-
-    async def _release_http(self, http: httpx.AsyncClient, answered: list[float], *, reusable: bool) -> None:
+    async def _release_http(self, http: HttpClient, *, reusable: bool) -> None:
         """Keep a conversation's client for the next one (its cookies forgotten), or close it."""
-        fresh = time.monotonic() - answered[0] < REUSE_WITHIN
+        fresh = time.monotonic() - http.answered < REUSE_WITHIN
         if reusable and fresh and len(self._idle_http) < self.options.concurrency:
             http.cookies.clear()
-            self._idle_http.append((http, answered))
+            self._idle_http.append(http)
         else:
             await http.aclose()
 
@@ -341,7 +333,7 @@ class FlowaiSession:
         idle, self._idle_http = self._idle_http, []
         if idle:
             with contextlib.suppress(RuntimeError):  # the loop is gone (Ctrl-C): nothing left to close on
-                self.runner.run(_close_all([http for http, _answered in idle]))
+                self.runner.run(_close_all(idle))
 
     def _close_hub(self, hub: WebhookHub) -> None:
         """Remove the webhook this run registered (before the emulator stops), stop the receiver."""
