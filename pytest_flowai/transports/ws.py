@@ -5,6 +5,7 @@ frames through ``SocketProtocol``, pings every 25 s and one reconnect, as Flow.a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 import urllib.parse
@@ -52,6 +53,11 @@ class _Failed:
     """A bad frame (an error frame, not JSON, off-schema, too big), raised by the next ``receive``."""
 
     error: FlowaiError
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _shown(endpoint: str) -> str:
@@ -124,7 +130,10 @@ class SocketTransport(Transport):
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()
         self._ping_interval = ping_interval
-        self._queue: asyncio.Queue[Incoming | Notice | _Dropped | _Failed] = asyncio.Queue()
+        # What receive returns, in order. A plain deque and a future per wait rather than an asyncio.Queue:
+        # the reader hands an item straight to the waiting receive, and an item already there costs no wait.
+        self._inbox: collections.deque[Incoming | Notice | _Dropped | _Failed] = collections.deque()
+        self._waiters: list[asyncio.Future[None]] = []
         self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
         self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
@@ -280,7 +289,7 @@ class SocketTransport(Transport):
         for future in self._pending.values():
             if not future.done():
                 future.set_result(drop)
-        self._queue.put_nowait(drop)
+        self._put(drop)
 
     async def _ping(self, ws: ClientConnection) -> None:
         while True:
@@ -293,7 +302,7 @@ class SocketTransport(Transport):
     def _handle(self, data: str | bytes) -> None:
         for event in self._protocol.receive_frame(data, at=time.monotonic()):
             if isinstance(event, Incoming):
-                self._queue.put_nowait(event)
+                self._put(event)
             elif isinstance(event, Delivered):
                 future = self._pending.get(event.trace_id)
                 if future is not None and not future.done():
@@ -302,13 +311,19 @@ class SocketTransport(Transport):
                 self._fail(event.error)
             # A pong: nothing to answer.
 
+    def _put(self, item: Incoming | Notice | _Dropped | _Failed) -> None:
+        self._inbox.append(item)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _fail(self, error: FlowaiError) -> None:
         """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
         waiting = [future for future in self._pending.values() if not future.done()]
         for future in waiting:
             future.set_exception(error)
         if not waiting:
-            self._queue.put_nowait(_Failed(error=error))
+            self._put(_Failed(error=error))
 
     # -- the Transport interface --------------------------------------------------------------------
 
@@ -329,7 +344,7 @@ class SocketTransport(Transport):
             if self._drop is not None:
                 notice = await self._recover(self._drop)
                 if notice is not None:
-                    self._queue.put_nowait(notice)
+                    self._put(notice)
             ws = self._ws
             if ws is None:
                 raise TransportError("the socket transport is not connected", url=self._config.url)
@@ -373,14 +388,11 @@ class SocketTransport(Transport):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        item = await self._queue.get()
-                except TimeoutError:
+            if not self._inbox:
+                await self._wait_inbox(loop, deadline)
+                if not self._inbox:
                     return None
+            item = self._inbox.popleft()
             if isinstance(item, _Dropped):
                 notice = await self._recover(item)
                 if notice is not None:
@@ -389,6 +401,18 @@ class SocketTransport(Transport):
             if isinstance(item, _Failed):
                 raise item.error
             return item
+
+    async def _wait_inbox(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Until an item is in the inbox or ``deadline`` (the loop's clock) passes; yields once at least."""
+        waiter: asyncio.Future[None] = loop.create_future()
+        # A timer that ends the wait costs less than an asyncio.timeout context, and cannot cancel us.
+        timer = loop.call_at(deadline, _wake, waiter)
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(waiter)
 
     async def _stop_tasks(self) -> None:
         """Close the current connection and end its reader and pinger."""
