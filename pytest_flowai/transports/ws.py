@@ -11,11 +11,13 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.frames import CloseCode
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from pytest_flowai.errors import ConfigurationError, FlowaiError, TransportError, quote
@@ -27,6 +29,8 @@ from pytest_flowai.transports.socket_protocol import (
     SocketProtocol,
     check_sendable,
 )
+
+_T = TypeVar("_T")
 
 PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
 _CLOSE_TIMEOUT = 2.0
@@ -55,9 +59,27 @@ class _Failed:
     error: FlowaiError
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+class _TimedOut:
+    """What a send's delivery future holds when the turn's deadline passed first."""
+
+
+_TIMED_OUT = _TimedOut()
+_FRAME_HEADER = 14  # the most a WebSocket frame header of a client takes (length and mask)
+
+
+def _settle(future: asyncio.Future[_T], value: _T) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _sends_at_once(ws: ClientConnection, text: str) -> bool:
+    """Whether ``ws.send(text)`` returns without waiting, so needs no timeout: websockets waits only while a
+    connection closes or to drain a write buffer over its high-water mark, which this frame cannot reach."""
+    transport = ws.transport
+    if ws.state is not State.OPEN or transport.is_closing():
+        return False
+    room = transport.get_write_buffer_limits()[1] - transport.get_write_buffer_size()
+    return 4 * len(text) + _FRAME_HEADER <= room  # 4: the most UTF-8 bytes a character takes
 
 
 def _shown(endpoint: str) -> str:
@@ -134,7 +156,7 @@ class SocketTransport(Transport):
         # the reader hands an item straight to the waiting receive, and an item already there costs no wait.
         self._inbox: collections.deque[Incoming | Notice | _Dropped | _Failed] = collections.deque()
         self._waiters: list[asyncio.Future[None]] = []
-        self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
+        self._pending: dict[int, asyncio.Future[_Dropped | _TimedOut | None]] = {}
         self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -350,27 +372,36 @@ class SocketTransport(Transport):
                 raise TransportError("the socket transport is not connected", url=self._config.url)
             frame = self._protocol.send_message(message)
             trace_id = frame.trace_id
-            future: asyncio.Future[_Dropped | None] = loop.create_future()
+            future: asyncio.Future[_Dropped | _TimedOut | None] = loop.create_future()
             self._pending[trace_id] = future
+            # The echo is awaited under a loop timer that settles the future: cheaper than a timeout context.
+            timer = loop.call_at(deadline, _settle, future, _TIMED_OUT)
             try:
-                async with asyncio.timeout_at(deadline):
-                    try:
+                try:
+                    if _sends_at_once(ws, frame.text):
                         await ws.send(frame.text)
-                    except ConnectionClosed:
+                    else:
+                        async with asyncio.timeout_at(deadline):
+                            await ws.send(frame.text)
+                except ConnectionClosed:
+                    async with asyncio.timeout_at(deadline):
                         await self._reader_finished()
-                        continue
-                    outcome = await future
-            except TimeoutError as exc:
-                raise TransportError(
-                    f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
-                ) from exc
+                    continue
+                outcome = await future
+            except TimeoutError:
+                outcome = _TIMED_OUT
             finally:
+                timer.cancel()
                 self._protocol.forget(trace_id)
                 self._pending.pop(trace_id, None)
                 if future.done() and not future.cancelled():
                     future.exception()  # mark a failure as seen; it was raised above if it mattered
             if outcome is None:
                 return
+            if outcome is _TIMED_OUT:
+                raise TransportError(
+                    f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
+                )
             # Dropped before the delivered echo: the server may never have seen it; reconnect and resend.
 
     async def _reader_finished(self) -> None:
@@ -406,7 +437,7 @@ class SocketTransport(Transport):
         """Until an item is in the inbox or ``deadline`` (the loop's clock) passes; yields once at least."""
         waiter: asyncio.Future[None] = loop.create_future()
         # A timer that ends the wait costs less than an asyncio.timeout context, and cannot cancel us.
-        timer = loop.call_at(deadline, _wake, waiter)
+        timer = loop.call_at(deadline, _settle, waiter, None)
         self._waiters.append(waiter)
         try:
             await waiter

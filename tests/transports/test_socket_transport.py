@@ -19,6 +19,7 @@ from pytest_flowai.transports import (
     TransportConfig,
     open_transport,
 )
+from tests.helpers.hostile_server import HostileThread
 from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text
 
 
@@ -104,6 +105,21 @@ def test_a_drop_reconnects_once_then_fails(emulators: Emulators) -> None:
     assert notice.text == "connection dropped (code 1006: no close frame); reconnected"
     assert isinstance(second, Incoming)
     assert reply_texts(second.payload) == ["You are welcome! How would you rate us, from 1 to 5?"]
+
+
+def test_a_message_larger_than_the_write_buffer_is_sent_and_answered() -> None:
+    """A megabyte of speech, more than the socket writes at once, is still sent, confirmed and answered."""
+    speech = "x" * 2**20
+
+    async def scenario(config: TransportConfig) -> Incoming | Notice | None:
+        async with await open_transport("socket", config) as transport:
+            await transport.send(text(new_thread(), speech), timeout=5)
+            return await transport.receive(5)
+
+    with HostileThread() as server:
+        reply = run(lambda: scenario(TransportConfig(url=server.url, client_id="big", connect_timeout=5.0)))
+    assert isinstance(reply, Incoming)
+    assert reply_texts(reply.payload) == [f"You said: {speech}"]
 
 
 def test_a_hanging_bot_gives_none_within_the_timeout(emulators: Emulators) -> None:
