@@ -155,7 +155,7 @@ class SocketTransport(Transport):
         # What receive returns, in order. A plain deque and a future per wait rather than an asyncio.Queue:
         # the reader hands an item straight to the waiting receive, and an item already there costs no wait.
         self._inbox: collections.deque[Incoming | Notice | _Dropped | _Failed] = collections.deque()
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[bool]] = []
         self._pending: dict[int, asyncio.Future[_Dropped | _TimedOut | None]] = {}
         self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
@@ -338,7 +338,7 @@ class SocketTransport(Transport):
         self._inbox.append(item)
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
 
     def _fail(self, error: FlowaiError) -> None:
         """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
@@ -420,10 +420,8 @@ class SocketTransport(Transport):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if not self._inbox:
-                await self._wait_inbox(loop, deadline)
-                if not self._inbox:
-                    return None
+            if not self._inbox and not await self._wait_inbox(loop, deadline):
+                return None
             item = self._inbox.popleft()
             if isinstance(item, _Dropped):
                 notice = await self._recover(item)
@@ -434,17 +432,24 @@ class SocketTransport(Transport):
                 raise item.error
             return item
 
-    async def _wait_inbox(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        """Until an item is in the inbox or ``deadline`` (the loop's clock) passes; yields once at least."""
-        waiter: asyncio.Future[None] = loop.create_future()
-        # A timer that ends the wait costs less than an asyncio.timeout context, and cannot cancel us.
-        timer = loop.call_at(deadline, _settle, waiter, None)
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiters.remove(waiter)
+    async def _wait_inbox(self, loop: asyncio.AbstractEventLoop, deadline: float) -> bool:
+        """Wait until the inbox holds an item (True) or ``deadline`` (the loop's clock) passes with none
+        (False); yields to the loop once at least."""
+        while True:
+            waiter: asyncio.Future[bool] = loop.create_future()
+            # A timer that ends the wait costs less than an asyncio.timeout context, and cannot cancel us.
+            timer = loop.call_at(deadline, _settle, waiter, False)
+            self._waiters.append(waiter)
+            try:
+                woken = await waiter
+            finally:
+                timer.cancel()
+                self._waiters.remove(waiter)
+            if self._inbox:
+                return True
+            if not woken:
+                return False
+            # Woken for an item another receive took first: wait on.
 
     async def _stop_tasks(self) -> None:
         """Close the current connection and end its reader and pinger."""

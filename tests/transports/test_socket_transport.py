@@ -44,6 +44,21 @@ def test_send_returns_once_delivered_and_replies_keep_arriving_in_order(healthy:
     assert texts[2][0].startswith("Thanks! Order")
 
 
+def test_two_receives_waiting_at_once_each_get_a_reply(healthy: TransportConfig) -> None:
+    """Two receives awaiting replies together each get one of the two, neither gives up early."""
+
+    async def scenario() -> list[Incoming | Notice | None]:
+        thread = new_thread()
+        async with await open_transport("socket", healthy) as transport:
+            waiting = asyncio.gather(transport.receive(5), transport.receive(5))
+            await transport.send(text(thread, "hello"), timeout=5)
+            await transport.send(text(thread, "thanks"), timeout=5)
+            return list(await waiting)
+
+    got = run(scenario)
+    assert [type(item) for item in got] == [Incoming, Incoming]
+
+
 def test_receive_returns_none_when_the_bot_is_silent(healthy: TransportConfig) -> None:
     """An event no step takes gets no reply: receive returns None once its timeout has passed."""
 
