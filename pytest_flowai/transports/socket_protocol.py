@@ -1,6 +1,6 @@
 """The Web socket protocol without I/O: messages in, frames (text) out; frames in, events out. Matches
-``message.delivered`` to sends by ``traceId``, replies to threads by ``threadId``, and checks every frame.
-Imports base and checks of ours only: no asyncio, no websockets, no clock (the time is an argument).
+``message.delivered`` to sends by ``traceId``, replies to threads by ``threadId`` (a frame text received twice
+since the last send is a duplicate), and checks every frame. Imports base and checks only: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -89,7 +89,9 @@ class SocketProtocol:
         self._awaiting: set[int] = set()
         # The threads this connection sent on: a reply naming another one answers someone else.
         self._threads: set[str] = set()
-        # The replies since the last send, to tell a payload delivered twice.
+        # The texts of the reply frames since the last send, to tell a payload delivered twice. A redelivery
+        # repeats the frame as it was (the server serialises it once); a payload serialised again with its
+        # keys in another order is not one, and comparing texts spares a canonical dump of every reply.
         self._seen: set[str] = set()
         # Flow.ai's `secret.generated` (or socket.info's `secret`): the nonce of later sends.
         self.secret: str | None = None
@@ -141,7 +143,7 @@ class SocketProtocol:
         kind = frame.get("type")
         payload = frame.get("payload")
         if kind == "message.received" and isinstance(payload, dict):
-            return [self._reply(payload, at)]
+            return [self._reply(payload, text, at)]
         if kind == "message.delivered" and isinstance(payload, dict):
             trace_id = payload.get("traceId")
             if isinstance(trace_id, int) and trace_id in self._awaiting:
@@ -162,12 +164,11 @@ class SocketProtocol:
         # agent.typing, interruption.occurred: nothing a test waits for.
         return []
 
-    def _reply(self, payload: JSONObject, at: float) -> Incoming:
+    def _reply(self, payload: JSONObject, text: str, at: float) -> Incoming:
         thread = payload.get("threadId")
         foreign = not (isinstance(thread, str) and thread in self._threads)
-        key = json.dumps(payload, sort_keys=True)
-        duplicate = key in self._seen
-        self._seen.add(key)
+        duplicate = text in self._seen
+        self._seen.add(text)
         return Incoming(payload=payload, at=at, foreign=foreign, duplicate=duplicate)
 
 

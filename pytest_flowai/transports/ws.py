@@ -5,16 +5,19 @@ frames through ``SocketProtocol``, pings every 25 s and one reconnect, as Flow.a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.frames import CloseCode
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from pytest_flowai.errors import ConfigurationError, FlowaiError, TransportError, quote
@@ -26,6 +29,8 @@ from pytest_flowai.transports.socket_protocol import (
     SocketProtocol,
     check_sendable,
 )
+
+_T = TypeVar("_T")
 
 PING_INTERVAL = 25.0  # the SDK's keep-alive; the server drops a connection after 50 s without a frame
 _CLOSE_TIMEOUT = 2.0
@@ -52,6 +57,29 @@ class _Failed:
     """A bad frame (an error frame, not JSON, off-schema, too big), raised by the next ``receive``."""
 
     error: FlowaiError
+
+
+class _TimedOut:
+    """What a send's delivery future holds when the turn's deadline passed first."""
+
+
+_TIMED_OUT = _TimedOut()
+_FRAME_HEADER = 14  # the most a WebSocket frame header of a client takes (length and mask)
+
+
+def _settle(future: asyncio.Future[_T], value: _T) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _sends_at_once(ws: ClientConnection, text: str) -> bool:
+    """Whether ``ws.send(text)`` returns without waiting, so needs no timeout: websockets waits only while a
+    connection closes or to drain a write buffer over its high-water mark, which this frame cannot reach."""
+    transport = ws.transport
+    if ws.state is not State.OPEN or transport.is_closing():
+        return False
+    room = transport.get_write_buffer_limits()[1] - transport.get_write_buffer_size()
+    return 4 * len(text) + _FRAME_HEADER <= room  # 4: the most UTF-8 bytes a character takes
 
 
 def _shown(endpoint: str) -> str:
@@ -124,8 +152,11 @@ class SocketTransport(Transport):
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client()
         self._ping_interval = ping_interval
-        self._queue: asyncio.Queue[Incoming | Notice | _Dropped | _Failed] = asyncio.Queue()
-        self._pending: dict[int, asyncio.Future[_Dropped | None]] = {}
+        # What receive returns, in order. A plain deque and a future per wait rather than an asyncio.Queue:
+        # the reader hands an item straight to the waiting receive, and an item already there costs no wait.
+        self._inbox: collections.deque[Incoming | Notice | _Dropped | _Failed] = collections.deque()
+        self._waiters: list[asyncio.Future[bool]] = []
+        self._pending: dict[int, asyncio.Future[_Dropped | _TimedOut | None]] = {}
         self._protocol = SocketProtocol()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -264,9 +295,10 @@ class SocketTransport(Transport):
     # -- the two background tasks -------------------------------------------------------------------
 
     async def _read(self, ws: ClientConnection, generation: int) -> None:
+        # recv() in a loop, not `async for`: the async generator around it costs a step per frame.
         with contextlib.suppress(ConnectionClosed):
-            async for data in ws:
-                self._handle(data)
+            while True:
+                self._handle(await ws.recv())
         if self._closing or generation != self._generation:
             return
         failure = _our_close(ws, self._config.max_reply_bytes)
@@ -280,7 +312,7 @@ class SocketTransport(Transport):
         for future in self._pending.values():
             if not future.done():
                 future.set_result(drop)
-        self._queue.put_nowait(drop)
+        self._put(drop)
 
     async def _ping(self, ws: ClientConnection) -> None:
         while True:
@@ -293,7 +325,7 @@ class SocketTransport(Transport):
     def _handle(self, data: str | bytes) -> None:
         for event in self._protocol.receive_frame(data, at=time.monotonic()):
             if isinstance(event, Incoming):
-                self._queue.put_nowait(event)
+                self._put(event)
             elif isinstance(event, Delivered):
                 future = self._pending.get(event.trace_id)
                 if future is not None and not future.done():
@@ -302,13 +334,19 @@ class SocketTransport(Transport):
                 self._fail(event.error)
             # A pong: nothing to answer.
 
+    def _put(self, item: Incoming | Notice | _Dropped | _Failed) -> None:
+        self._inbox.append(item)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+
     def _fail(self, error: FlowaiError) -> None:
         """A bad frame fails the send waiting for its delivery, else the next ``receive``."""
         waiting = [future for future in self._pending.values() if not future.done()]
         for future in waiting:
             future.set_exception(error)
         if not waiting:
-            self._queue.put_nowait(_Failed(error=error))
+            self._put(_Failed(error=error))
 
     # -- the Transport interface --------------------------------------------------------------------
 
@@ -329,33 +367,42 @@ class SocketTransport(Transport):
             if self._drop is not None:
                 notice = await self._recover(self._drop)
                 if notice is not None:
-                    self._queue.put_nowait(notice)
+                    self._put(notice)
             ws = self._ws
             if ws is None:
                 raise TransportError("the socket transport is not connected", url=self._config.url)
             frame = self._protocol.send_message(message)
             trace_id = frame.trace_id
-            future: asyncio.Future[_Dropped | None] = loop.create_future()
+            future: asyncio.Future[_Dropped | _TimedOut | None] = loop.create_future()
             self._pending[trace_id] = future
+            # The echo is awaited under a loop timer that settles the future: cheaper than a timeout context.
+            timer = loop.call_at(deadline, _settle, future, _TIMED_OUT)
             try:
-                async with asyncio.timeout_at(deadline):
-                    try:
+                try:
+                    if _sends_at_once(ws, frame.text):
                         await ws.send(frame.text)
-                    except ConnectionClosed:
+                    else:
+                        async with asyncio.timeout_at(deadline):
+                            await ws.send(frame.text)
+                except ConnectionClosed:
+                    async with asyncio.timeout_at(deadline):
                         await self._reader_finished()
-                        continue
-                    outcome = await future
-            except TimeoutError as exc:
-                raise TransportError(
-                    f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
-                ) from exc
+                    continue
+                outcome = await future
+            except TimeoutError:
+                outcome = _TIMED_OUT
             finally:
+                timer.cancel()
                 self._protocol.forget(trace_id)
                 self._pending.pop(trace_id, None)
                 if future.done() and not future.cancelled():
                     future.exception()  # mark a failure as seen; it was raised above if it mattered
             if outcome is None:
                 return
+            if outcome is _TIMED_OUT:
+                raise TransportError(
+                    f"no message.delivered for traceId {trace_id} within {timeout:g}s", url=self._config.url
+                )
             # Dropped before the delivered echo: the server may never have seen it; reconnect and resend.
 
     async def _reader_finished(self) -> None:
@@ -373,14 +420,9 @@ class SocketTransport(Transport):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        item = await self._queue.get()
-                except TimeoutError:
-                    return None
+            if not self._inbox and not await self._wait_inbox(loop, deadline):
+                return None
+            item = self._inbox.popleft()
             if isinstance(item, _Dropped):
                 notice = await self._recover(item)
                 if notice is not None:
@@ -389,6 +431,25 @@ class SocketTransport(Transport):
             if isinstance(item, _Failed):
                 raise item.error
             return item
+
+    async def _wait_inbox(self, loop: asyncio.AbstractEventLoop, deadline: float) -> bool:
+        """Wait until the inbox holds an item (True) or ``deadline`` (the loop's clock) passes with none
+        (False); yields to the loop once at least."""
+        while True:
+            waiter: asyncio.Future[bool] = loop.create_future()
+            # A timer that ends the wait costs less than an asyncio.timeout context, and cannot cancel us.
+            timer = loop.call_at(deadline, _settle, waiter, False)
+            self._waiters.append(waiter)
+            try:
+                woken = await waiter
+            finally:
+                timer.cancel()
+                self._waiters.remove(waiter)
+            if self._inbox:
+                return True
+            if not woken:
+                return False
+            # Woken for an item another receive took first: wait on.
 
     async def _stop_tasks(self) -> None:
         """Close the current connection and end its reader and pinger."""

@@ -187,3 +187,19 @@ def test_json_nested_too_deep_is_a_failure(depth: int) -> None:
     (failure,) = SocketProtocol().receive_frame("[" * depth + "]" * depth, at=AT)
     assert isinstance(failure, ProtocolFailure)
     assert str(failure.error) == "the server sent a frame of JSON nested deeper than 64 levels"
+
+
+def test_a_reply_counts_as_duplicate_only_when_its_frame_text_repeats() -> None:
+    """The same payload serialised again with its keys in another order is a new reply, not a redelivery."""
+    protocol = SocketProtocol()
+    protocol.send_message(hello())
+    payload = reply()
+    reordered = dict(reversed(list(payload.items())))
+    first = protocol.receive_frame(frame("message.received", payload), at=AT)[0]
+    other = protocol.receive_frame(frame("message.received", reordered), at=AT)[0]
+    again = protocol.receive_frame(frame("message.received", payload), at=AT)[0]
+    assert isinstance(first, Incoming)
+    assert isinstance(other, Incoming)
+    assert isinstance(again, Incoming)
+    assert (first.duplicate, other.duplicate, again.duplicate) == (False, False, True)
+    assert other.payload == first.payload

@@ -19,6 +19,7 @@ from pytest_flowai.transports import (
     TransportConfig,
     open_transport,
 )
+from tests.helpers.hostile_server import HostileThread
 from tests.helpers.transport import Emulators, config_for, new_thread, reply_texts, run, text
 
 
@@ -41,6 +42,21 @@ def test_send_returns_once_delivered_and_replies_keep_arriving_in_order(healthy:
     assert texts[0] == ["Great choice! Which size would you like?"]
     assert texts[1] == ["A large pizza, coming up. What is the delivery address?"]
     assert texts[2][0].startswith("Thanks! Order")
+
+
+def test_two_receives_waiting_at_once_each_get_a_reply(healthy: TransportConfig) -> None:
+    """Two receives awaiting replies together each get one of the two, neither gives up early."""
+
+    async def scenario() -> list[Incoming | Notice | None]:
+        thread = new_thread()
+        async with await open_transport("socket", healthy) as transport:
+            waiting = asyncio.gather(transport.receive(5), transport.receive(5))
+            await transport.send(text(thread, "hello"), timeout=5)
+            await transport.send(text(thread, "thanks"), timeout=5)
+            return list(await waiting)
+
+    got = run(scenario)
+    assert [type(item) for item in got] == [Incoming, Incoming]
 
 
 def test_receive_returns_none_when_the_bot_is_silent(healthy: TransportConfig) -> None:
@@ -104,6 +120,21 @@ def test_a_drop_reconnects_once_then_fails(emulators: Emulators) -> None:
     assert notice.text == "connection dropped (code 1006: no close frame); reconnected"
     assert isinstance(second, Incoming)
     assert reply_texts(second.payload) == ["You are welcome! How would you rate us, from 1 to 5?"]
+
+
+def test_a_message_larger_than_the_write_buffer_is_sent_and_answered() -> None:
+    """A megabyte of speech, more than the socket writes at once, is still sent, confirmed and answered."""
+    speech = "x" * 2**20
+
+    async def scenario(config: TransportConfig) -> Incoming | Notice | None:
+        async with await open_transport("socket", config) as transport:
+            await transport.send(text(new_thread(), speech), timeout=5)
+            return await transport.receive(5)
+
+    with HostileThread() as server:
+        reply = run(lambda: scenario(TransportConfig(url=server.url, client_id="big", connect_timeout=5.0)))
+    assert isinstance(reply, Incoming)
+    assert reply_texts(reply.payload) == [f"You said: {speech}"]
 
 
 def test_a_hanging_bot_gives_none_within_the_timeout(emulators: Emulators) -> None:
