@@ -28,7 +28,7 @@ from pytest_flowai.secret import Secret, SecretEnv, forget, register, secret_or_
 from pytest_flowai.spec.model import Conversation
 from pytest_flowai.transcript import Transcript
 from pytest_flowai.transports.base import TransportConfig
-from pytest_flowai.transports.http import HttpClient, new_http_client, tls_context
+from pytest_flowai.transports.http import HttpClient, new_http_client, tls_context_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -287,7 +287,7 @@ class FlowaiSession:
         httpx's client: 2.2 against 1.1 ms). At concurrency 1 the one kept client serves every conversation.
         """
         if self._tls is None:
-            self._tls = tls_context()
+            self._tls = tls_context_for(self.settings().config.url)
         return new_http_client(verify=self._tls)
 
     async def _take_http(self) -> HttpClient:

@@ -7,7 +7,9 @@ Inside the package an arrow means "may import"; nothing imports rest or ws but `
     base, checks                       leaves (errors, _json, schemas of ours)
     outgoing         → base            the wire shape of a user message
     socket_protocol  → base, checks    the socket's frames, sans I/O (no asyncio, no websockets)
-    http             → base, checks    one bounded HTTP request (httpx)
+    netstream        leaf              httpcore's network interface on asyncio's transports
+    http             → base, checks, netstream   one bounded HTTP request (httpcore; httpx's client
+                                                 behind a proxy)
     rest, controls   → base, http
     ws               → base, http, socket_protocol   the socket's I/O (websockets)
     receiver         → checks                         the webhook receiver (uvicorn in a thread)

@@ -120,6 +120,15 @@ def tls_context(*, verify: bool = True) -> ssl.SSLContext:
     return made
 
 
+def tls_context_for(base_url: str) -> ssl.SSLContext:
+    """The TLS context for the clients of a bot at ``base_url``: ``tls_context()`` for https. A plain-http
+    bot (the embedded emulator, a local one) never needs one, so it gets a context without CA certificates
+    (~0.4 ms instead of ~25 ms for loading the CA bundle), which refuses every certificate if ever used."""
+    if base_url.lower().startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return tls_context()
+
+
 def thread_path(thread_id: str) -> str:
     """A thread id quoted as one path segment: ``|`` (channel separator) and ``/`` never split the path."""
     return urllib.parse.quote(thread_id, safe="")
@@ -439,4 +448,5 @@ __all__ = [
     "request",
     "thread_path",
     "tls_context",
+    "tls_context_for",
 ]

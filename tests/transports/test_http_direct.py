@@ -235,3 +235,20 @@ def test_no_proxy_sends_a_listed_host_around_the_proxy(no_proxy_env: pytest.Monk
         assert seen.heads[0][0] == "GET /d HTTP/1.1"
 
     run(scenario)
+
+
+def test_a_plain_http_bot_skips_loading_the_ca_bundle_but_never_trusts_a_certificate() -> None:
+    """For an http:// bot the shared TLS context holds no CA (nothing to load), so it would refuse any
+    certificate; an https:// bot gets the verifying context with the CA bundle."""
+    import ssl
+
+    from pytest_flowai.transports.http import tls_context_for
+
+    plain = tls_context_for("http://127.0.0.1:8080")
+    assert plain.verify_mode is ssl.CERT_REQUIRED
+    assert plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    secure = tls_context_for("https://api.flow.ai")
+    assert secure.verify_mode is ssl.CERT_REQUIRED
+    assert secure.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0
