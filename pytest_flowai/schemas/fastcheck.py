@@ -114,7 +114,11 @@ class Compiler:
         halves the quick check's time."""
         own = ("type", "properties", "required", "additionalProperties")
         properties = cast("dict[str, object]", node.get("properties", {}))
-        table = {name: self._node(sub, home) for name, sub in properties.items()}
+        # A property whose schema is a bare `type` is tested inline against the Python type: no call.
+        table: dict[str, Check | type] = {
+            name: _PLAIN_TYPES.get(_plain_type(sub)) or self._node(sub, home)
+            for name, sub in properties.items()
+        }
         required = frozenset(cast("list[str]", node.get("required", [])))
         extra = self._node(node["additionalProperties"], home) if "additionalProperties" in node else None
         others = [self._keyword(key, value, node, home) for key, value in node.items() if key not in own]
@@ -130,6 +134,9 @@ class Compiler:
                 sub = table.get(name)
                 if sub is None:
                     if extra is not None and not extra(value):
+                        return False
+                elif isinstance(sub, type):
+                    if not isinstance(value, sub):
                         return False
                 elif not sub(value):
                     return False
@@ -169,6 +176,10 @@ class Compiler:
             return lambda i: equal(i, value)
         if key == "enum":
             options = tuple(cast("list[object]", value))
+            if all(isinstance(option, str) for option in options):
+                # Only a string equals a string: a set lookup gives `equal`'s verdict.
+                names = frozenset(cast("tuple[str, ...]", options))
+                return lambda i: isinstance(i, str) and i in names
             return lambda i: any(equal(i, option) for option in options)
         if key == "if":
             return self._if(value, node.get("then"), home)
@@ -268,6 +279,19 @@ class Compiler:
 
 
 _MISSING = object()
+# JSON types that are one Python type exactly (bool cannot be subclassed; numbers are not: bool is an int).
+_PLAIN_TYPES: dict[object, type] = {"string": str, "object": dict, "array": list, "boolean": bool}
+
+
+def _plain_type(node: object) -> object:
+    """The type name of a schema that is `{"type": name}` and nothing else (annotations aside), else None."""
+    if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+        return None
+    if any(key != "type" and key not in _ANNOTATIONS for key in node):
+        return None
+    return node["type"]
+
+
 _TYPE_CHECKS: dict[str, Check] = {
     "object": lambda i: isinstance(i, dict),
     "array": lambda i: isinstance(i, list),
