@@ -1,5 +1,6 @@
 """The pytest collection nodes: a spec file (`FlowFile`) and one conversation in it (`FlowItem`), and the
-session's place in `config.stash`. Light at import: the spec loader and the runner load on first use.
+run's places in `config.stash`. Light at import (the plugin imports it in every run): the spec loader, the
+runner and the report text load on first use.
 """
 
 from __future__ import annotations
@@ -8,41 +9,43 @@ import functools
 import itertools
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_flowai.errors import FlowaiError, SpecError, SpecRunError
-from pytest_flowai.options import Options
-from pytest_flowai.report.text import redact, render_failure, render_transcript
-from pytest_flowai.transcript import Transcript
 
 if TYPE_CHECKING:
-    from pytest_flowai.record.capture import RecordOptions  # noqa: F401 (a StashKey type)
+    # Annotations only: each loads when a spec, the fixture or a report needs it.
+    from pytest_flowai.options import Options
+    from pytest_flowai.record.capture import RecordOptions
+    from pytest_flowai.report.coverage import CoverageCollector
     from pytest_flowai.session import FlowaiSession, Job, Outcome
     from pytest_flowai.spec.model import Conversation, Mark
+    from pytest_flowai.transcript import Transcript
 
-OPTIONS = pytest.StashKey[Options]()
-SESSION = pytest.StashKey["FlowaiSession"]()
-TRANSCRIPT = pytest.StashKey[Transcript]()
+OPTIONS: pytest.StashKey[Options] = pytest.StashKey()
+SESSION: pytest.StashKey[FlowaiSession] = pytest.StashKey()
+TRANSCRIPT: pytest.StashKey[Transcript] = pytest.StashKey()
+# The coverage plugin (--flowai-coverage) when coverage is on; here, so a run without it never loads it.
+COVERAGE: pytest.StashKey[CoverageCollector] = pytest.StashKey()
 # Record mode (--flowai-record): its options on the config, and on each item what it recorded.
-RECORD = pytest.StashKey["RecordOptions"]()
-RECORDED = pytest.StashKey[dict[str, Any]]()
+RECORD: pytest.StashKey[RecordOptions] = pytest.StashKey()
+RECORDED: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 # The conversation's own duration, reported as the call's (not the wait for its turn to be reported).
-DURATION = pytest.StashKey[float]()
+DURATION: pytest.StashKey[float] = pytest.StashKey()
 # Reruns (pytest-rerunfailures call runtest again): the attempt number, and the last attempt's text.
-ATTEMPT = pytest.StashKey[int]()
-_LAST_ATTEMPT = pytest.StashKey[str]()
+ATTEMPT: pytest.StashKey[int] = pytest.StashKey()
+_LAST_ATTEMPT: pytest.StashKey[str] = pytest.StashKey()
 _PER_ATTEMPT = ("flowai_transcript", "flowai_thread_id")
 # Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
-POSITIONS = pytest.StashKey[dict[str, int]]()
+POSITIONS: pytest.StashKey[dict[str, int]] = pytest.StashKey()
 # xdist's worker plugin (or None without one), found once per run for the look-ahead.
-WORKER_PLUGIN = pytest.StashKey[object]()
+WORKER_PLUGIN: pytest.StashKey[object] = pytest.StashKey()
 _UNSET = object()
 # Flow files of a real bot that specs are checked against at collection (flowai_coverage_flows).
-BOT_FLOWS = pytest.StashKey["Path | None"]()
+BOT_FLOWS: pytest.StashKey[Path | None] = pytest.StashKey()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
 _SETUP_MARKS = ("skip", "skipif", "xfail")
 # Marks that a plugin registers: the hint says which one to install.
@@ -171,44 +174,6 @@ def _marker(mark: Mark, conversation: Conversation, parent: FlowFile) -> pytest.
     return decorator(*mark.args, **mark.kwargs) if mark.args or mark.kwargs else decorator
 
 
-class _Writer(Protocol):
-    def line(self, s: str = "") -> None: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Crash:
-    """A failure in one line: what `--tb=line`, the short summary and JUnit's `message` show."""
-
-    path: str
-    lineno: int
-    message: str
-
-    def __str__(self) -> str:
-        return self.message  # the headline starts with the spec's file:line already
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FailureRepr:
-    """A spec failure as pytest prints it: the whole report, plus its headline as the `reprcrash`.
-
-    Without a `reprcrash` pytest sums a text report up by its first 50 characters.
-    """
-
-    text: str
-    reprcrash: Crash
-    one_line: bool
-
-    def toterminal(self, tw: _Writer) -> None:
-        if self.one_line:
-            return  # pytest prints the reprcrash line itself
-        for line in self.text.split("\n"):
-            tw.line(line)
-
-    def __str__(self) -> str:
-        # What xdist sends to the controller and JUnit stores as the failure's body.
-        return self.reprcrash.message if self.one_line else self.text
-
-
 class FlowItem(pytest.Item):
     """One conversation: runs its turns against the bot and fails with a readable transcript."""
 
@@ -236,6 +201,8 @@ class FlowItem(pytest.Item):
         return all(self.get_closest_marker(name) is None for name in _SETUP_MARKS)
 
     def runtest(self) -> None:
+        from pytest_flowai.report.text import redact, render_failure
+
         session = self.flowai
         attempt = self.stash.get(ATTEMPT, 0) + 1
         self.stash[ATTEMPT] = attempt
@@ -289,6 +256,8 @@ class FlowItem(pytest.Item):
         )
 
     def _attach_transcript(self, transcript: Transcript, session: FlowaiSession) -> str:
+        from pytest_flowai.report.text import redact, render_transcript
+
         text = redact(render_transcript(transcript), session.secrets())
         # JUnit XML writes user properties for every test case, whatever junit_logging says.
         self.user_properties.append(("flowai_transcript", text))
@@ -301,6 +270,8 @@ class FlowItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | Any:
+        from pytest_flowai.report.text import Crash, FailureRepr, redact, render_failure
+
         exc = excinfo.value
         if isinstance(exc, SpecError) and not isinstance(exc, SpecRunError):
             text = str(exc)

@@ -1,7 +1,8 @@
 """pytest hooks of pytest-flowai: options, collection entry, session start and stop. Hooks only.
 
 pytest imports this module in every run where the package is installed: it imports nothing heavy (httpx,
-websockets, yaml, jsonschema, the emulator load once a spec file is collected or the fixture is used).
+websockets, yaml, jsonschema, the spec model, the runner, the emulator load once a spec file is collected or
+the fixture is used; see tests/test_lazy_imports.py).
 """
 
 from __future__ import annotations
@@ -12,30 +13,32 @@ import os
 import warnings
 from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_flowai import nodes, secret
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, display_path
 from pytest_flowai.fixtures import CHATS, attach_transcripts, flowai
+from pytest_flowai.nodes import COVERAGE
 from pytest_flowai.options import CoverageOptions, Options
-from pytest_flowai.preflight import Need, check_settings
-from pytest_flowai.report.coverage import COVERAGE, CoverageCollector
-from pytest_flowai.report.html_reporter import HtmlReporter, attach_html_data
-from pytest_flowai.report.records import RecordWriter
 from pytest_flowai.report.scrub import scrub_report, scrub_warning
 from pytest_flowai.report.terminal import FailureSummary, FlowaiReporter, header_lines
-from pytest_flowai.report.text import failure_row, redact
 from pytest_flowai.secret import Secret, secret_or_none
 from pytest_flowai.transports import TRANSPORT_KINDS
 
+if TYPE_CHECKING:
+    # What only a spec, the fixture, coverage, record mode or the HTML report needs loads in that hook.
+    from pytest_flowai.preflight import Need
+    from pytest_flowai.report.html_reporter import HtmlReporter
+
 DEFAULT_SPEC_GLOBS = ["test_*.flowai.yaml", "test_*.flowai.yml"]
-REPORTER = pytest.StashKey[FlowaiReporter]()
-HTML_REPORTER = pytest.StashKey[HtmlReporter]()
+REPORTER: pytest.StashKey[FlowaiReporter] = pytest.StashKey()
+HTML_REPORTER: pytest.StashKey[HtmlReporter] = pytest.StashKey()
 # Whether test reports carry the data of the HTML report (ours, or pytest-html's extras); workers too.
-HTML_DATA = pytest.StashKey[bool]()
-PYTEST_HTML = pytest.StashKey[bool]()
-SECRETS = pytest.StashKey[tuple[Secret, ...]]()
+HTML_DATA: pytest.StashKey[bool] = pytest.StashKey()
+PYTEST_HTML: pytest.StashKey[bool] = pytest.StashKey()
+SECRETS: pytest.StashKey[tuple[Secret, ...]] = pytest.StashKey()
 
 __all__ = ["flowai"]  # the fixture, found by pytest in this plugin module
 
@@ -173,6 +176,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(FailureSummary(config), "flowai-summary")
     coverage = _coverage_options(config)
     if coverage is not None:
+        from pytest_flowai.report.coverage import CoverageCollector
+
         collector = CoverageCollector(config, coverage)
         config.stash[COVERAGE] = collector
         config.pluginmanager.register(collector, "flowai-coverage")
@@ -183,6 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[HTML_DATA] = html_path is not None or config.stash[PYTEST_HTML]
     if html_path is not None:
         from pytest_flowai.report import html_page
+        from pytest_flowai.report.html_reporter import HtmlReporter
 
         try:
             html_page.check_available()
@@ -212,6 +218,8 @@ def _configure_record(config: pytest.Config) -> None:
         update=bool(config.getoption("flowai_record_update")), runs=runs
     )
     if not hasattr(config, "workerinput"):
+        from pytest_flowai.report.records import RecordWriter
+
         config.pluginmanager.register(RecordWriter(), "flowai-record-writer")
 
 
@@ -262,6 +270,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     (the fixture starts it when used)."""
     if not any(isinstance(item, nodes.FlowItem) for item in session.items):
         return
+    from pytest_flowai.preflight import check_settings
+
     flowai_session = nodes.session_of(session.config)
     try:
         flowai_session.check()
@@ -278,6 +288,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def _needs(items: Sequence[pytest.Item], default_transport: str) -> list[Need]:
     """What each spec and each test using the `flowai` fixture will use: its transport, its control turns."""
+    from pytest_flowai.preflight import Need
+
     needs = []
     for item in items:
         if isinstance(item, nodes.FlowItem):
@@ -311,6 +323,8 @@ def pytest_runtest_makereport(
     if call.when == "call":
         _carry_results(item, call, test_report)
     if item.config.stash.get(HTML_DATA, False):
+        from pytest_flowai.report.html_reporter import attach_html_data
+
         attach_html_data(item, call, test_report, pytest_html=item.config.stash[PYTEST_HTML])
     duration = item.stash.get(nodes.DURATION, None)
     if call.when == "call" and duration is not None:
@@ -373,6 +387,8 @@ def _carry_results(item: pytest.Item, call: pytest.CallInfo[None], test_report: 
     if isinstance(item, nodes.FlowItem) and test_report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, FlowaiError):
+            from pytest_flowai.report.text import failure_row, redact
+
             secrets = item.flowai.secrets()
             row = failure_row(exc, item.conversation, item.stash.get(nodes.TRANSCRIPT, None))
             crash = getattr(test_report.longrepr, "reprcrash", None)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hmac
 import json
 import logging
 import re
@@ -44,6 +43,8 @@ class Secret:
         # rendered by pytest's assertion rewriting as a diff of the key.
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac  # here: pytest imports this module in every run, and comparing keys is rare
+
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:

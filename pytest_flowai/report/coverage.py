@@ -19,6 +19,7 @@ from pytest_flowai.coverage import (
     unknown_steps,
 )
 from pytest_flowai.errors import ConfigurationError
+from pytest_flowai.nodes import COVERAGE, OPTIONS
 from pytest_flowai.options import CoverageOptions
 from pytest_flowai.report.terminal import is_worker
 
@@ -48,7 +49,6 @@ class CoverageCollector:
         """The coverage dict (see `coverage.coverage_report`), computed once; None when it cannot be."""
         if self._result is None and self.error is None and not is_worker(self.config):
             from pytest_flowai.botflows import coverage_flows
-            from pytest_flowai.nodes import OPTIONS
 
             options = self.config.stash.get(OPTIONS, None)
             if options is None:
@@ -122,9 +122,6 @@ class CoverageCollector:
         verdict = self.verdict()
         if verdict:
             terminalreporter.write_line(f"FAIL: {verdict}", red=True, bold=True)
-
-
-COVERAGE = pytest.StashKey[CoverageCollector]()
 
 
 def coverage_result(config: pytest.Config) -> JSONObject | None:

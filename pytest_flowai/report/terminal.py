@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from pytest_flowai.report.reruns import RerunTracker
-from pytest_flowai.report.text import render_failure_table
 
 
 class FlowaiReporter:
@@ -94,6 +93,9 @@ class FailureSummary:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.rows:
             return
+        # Only once a spec failed: the plugin registers this class in every run, spec files or not.
+        from pytest_flowai.report.text import render_failure_table
+
         count = len(self.rows)
         # The progress line ends first, or the first line below the title would be blank.
         terminalreporter.ensure_newline()

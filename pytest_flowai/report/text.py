@@ -1,5 +1,5 @@
-"""The report's text, pure (no pytest, no I/O but the spec excerpt): transcripts, failure reports, the
-failure table's rows and lines. The wording of the runner's failure reasons and hints is in `wording`.
+"""The report's text, pure (no pytest, no I/O but the spec excerpt): transcripts, failure reports and the
+objects pytest prints them through, the failure table's rows and lines. The runner's wording is `wording`'s.
 """
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import (
@@ -24,8 +26,10 @@ from pytest_flowai.errors import (
 from pytest_flowai.report.wording import CREDENTIAL_HINTS
 from pytest_flowai.secret import Secret
 from pytest_flowai.secret import redact as redact_all
-from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript
+
+if TYPE_CHECKING:
+    from pytest_flowai.spec.model import Conversation, Turn
 
 _EXCERPT_LINES = 12
 
@@ -314,8 +318,48 @@ def source_excerpt(turn: Turn, focus: Span) -> list[str]:
     return out
 
 
+class _Writer(Protocol):
+    def line(self, s: str = "") -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crash:
+    """A failure in one line: what `--tb=line`, the short summary and JUnit's `message` show."""
+
+    path: str
+    lineno: int
+    message: str
+
+    def __str__(self) -> str:
+        return self.message  # the headline starts with the spec's file:line already
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailureRepr:
+    """A spec failure as pytest prints it: the whole report, plus its headline as the `reprcrash`.
+
+    Without a `reprcrash` pytest sums a text report up by its first 50 characters.
+    """
+
+    text: str
+    reprcrash: Crash
+    one_line: bool
+
+    def toterminal(self, tw: _Writer) -> None:
+        if self.one_line:
+            return  # pytest prints the reprcrash line itself
+        for line in self.text.split("\n"):
+            tw.line(line)
+
+    def __str__(self) -> str:
+        # What xdist sends to the controller and JUnit stores as the failure's body.
+        return self.reprcrash.message if self.one_line else self.text
+
+
 __all__ = [
     "SUMMARY_COLUMNS",
+    "Crash",
+    "FailureRepr",
     "describe_payload",
     "describe_response",
     "failure_row",
