@@ -132,6 +132,8 @@ class TurnMatcher:
         self._bubbles: list[Bubble] = []
         # _mismatches[j][i]: how bubble j differs from entry i; each pair is checked once, when j arrives.
         self._mismatches: list[tuple[tuple[Mismatch, ...], ...]] = []
+        # The assignment of what arrived so far: the runner asks `satisfied` several times between feeds.
+        self._assignment: dict[int, int] | None = None
 
     def feed(self, bubbles: Sequence[Bubble]) -> None:
         """Take bubbles that just arrived, in arrival order."""
@@ -140,6 +142,7 @@ class TurnMatcher:
                 self.forbidden = self._forbidden(bubble)
             self._bubbles.append(bubble)
             self._mismatches.append(tuple(tuple(entry.check(bubble)) for entry in self.entries))
+            self._assignment = None
 
     def _forbidden(self, bubble: Bubble) -> ForbiddenReply | None:
         for index, entry in enumerate(self.forbid):
@@ -153,9 +156,11 @@ class TurnMatcher:
         return len(self._assign()) == len(self.entries)
 
     def _assign(self) -> dict[int, int]:
-        fits = [[not row[i] for row in self._mismatches] for i in range(len(self.entries))]
-        assign = assign_any_order if self.unordered else assign_in_order
-        return assign(fits, len(self._bubbles))
+        if self._assignment is None:
+            fits = [[not row[i] for row in self._mismatches] for i in range(len(self.entries))]
+            assign = assign_any_order if self.unordered else assign_in_order
+            self._assignment = assign(fits, len(self._bubbles))
+        return self._assignment
 
     def result(self) -> TurnResult:
         """The verdict on what arrived so far."""
