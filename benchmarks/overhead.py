@@ -106,18 +106,23 @@ def timed(call: Callable[[], object]) -> tuple[float, float]:
 def marginal_pair(
     sides: tuple[tuple[Callable[[], object], Callable[[], object]], ...], rounds: int
 ) -> list[tuple[float, float]]:
-    """For each side (its short and its long run), the marginal wall and CPU seconds per turn, each the best
-    of `rounds`; the sides run one after the other within every round."""
+    """For each side (its short and its long run), the marginal wall and CPU seconds per turn: the best long
+    run less the best short run, over the extra turns (the best of each is the one least disturbed; the best
+    difference would favour a round whose short run happened to be slow). The sides run one after the other
+    within every round."""
     extra = CONVERSATIONS * (LONG - SHORT)
-    walls: list[list[float]] = [[] for _ in sides]
-    cpus: list[list[float]] = [[] for _ in sides]
+    # runs[side][0 short, 1 long]: (wall, cpu) of every round.
+    runs: list[tuple[list[tuple[float, float]], list[tuple[float, float]]]] = [([], []) for _ in sides]
     for _ in range(rounds):
         for index, (run_short, run_long) in enumerate(sides):
-            short_wall, short_cpu = timed(run_short)
-            long_wall, long_cpu = timed(run_long)
-            walls[index].append((long_wall - short_wall) / extra)
-            cpus[index].append((long_cpu - short_cpu) / extra)
-    return [(min(wall), min(cpu)) for wall, cpu in zip(walls, cpus, strict=True)]
+            runs[index][0].append(timed(run_short))
+            runs[index][1].append(timed(run_long))
+    marginals = []
+    for short, long in runs:
+        wall = (min(w for w, _ in long) - min(w for w, _ in short)) / extra
+        cpu = (min(c for _, c in long) - min(c for _, c in short)) / extra
+        marginals.append((wall, cpu))
+    return marginals
 
 
 def measure(bot: Bot, transport: str, rounds: int) -> None:
