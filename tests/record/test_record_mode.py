@@ -238,3 +238,20 @@ def test_record_update_rewrites_a_failing_expectation(pytester: pytest.Pytester)
     assert "Nothing here" not in text
     assert "text: Here is our menu." in text, text
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_record_under_xdist_writes_each_file_once_as_one_process_would(pytester: pytest.Pytester) -> None:
+    """Under `-n 2` the workers run the conversations and the controller writes every spec file once: the
+    same entries, the rest of each file kept, as a run in one process writes."""
+    _setup(pytester)
+    specs = [pytester.path / f"test_greet_{n}.flowai.yaml" for n in (1, 2)]
+    for spec in specs:
+        spec.write_text(SPEC, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-n", "2", "--flowai-record", timeout=120)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        ["*test_greet_1.flowai.yaml: recorded 2 turn(s)*", "*test_greet_2.flowai.yaml: recorded 2 turn(s)*"],
+        consecutive=False,
+    )
+    for spec in specs:
+        assert _one_greeting(spec.read_text(encoding="utf-8")) == RECORDED
