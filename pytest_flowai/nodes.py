@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pytest_flowai.options import Options
     from pytest_flowai.record.capture import RecordOptions
     from pytest_flowai.report.coverage import CoverageCollector
+    from pytest_flowai.secret import Secret
     from pytest_flowai.session import FlowaiSession, Job, Outcome
     from pytest_flowai.spec.model import Conversation, Mark
     from pytest_flowai.transcript import Transcript
@@ -46,6 +47,9 @@ WORKER_PLUGIN: pytest.StashKey[object] = pytest.StashKey()
 _UNSET = object()
 # Flow files of a real bot that specs are checked against at collection (flowai_coverage_flows).
 BOT_FLOWS: pytest.StashKey[Path | None] = pytest.StashKey()
+# Against a flowai_url without flow files: the Management API (its URL, the management key) the checks at
+# collection read the bot's flows from; None when no management key was given.
+BOT_MANAGEMENT: pytest.StashKey[tuple[str, Secret] | None] = pytest.StashKey()
 # Marks pytest evaluates in setup: an item carrying one may be skipped, so it never starts ahead of its turn.
 _SETUP_MARKS = ("skip", "skipif", "xfail")
 # Marks that a plugin registers: the hint says which one to install.
@@ -117,7 +121,9 @@ class FlowFile(pytest.File):
         """Names the bot lacks fail collection; texts it never says and unknown types warn."""
         if OPTIONS not in self.config.stash:
             return
-        bot = session_of(self.config).bot_shape(self.config.stash.get(BOT_FLOWS, None))
+        bot = session_of(self.config).bot_shape(
+            self.config.stash.get(BOT_FLOWS, None), self.config.stash.get(BOT_MANAGEMENT, None)
+        )
         if bot is None:
             return
         from pytest_flowai.botcheck import check

@@ -253,6 +253,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # Bad settings are said once, here, before anything is collected (exit status 4).
     session.config.stash[nodes.OPTIONS] = _options(session.config)
     session.config.stash[nodes.BOT_FLOWS] = _path_setting(session.config, "flowai_coverage_flows")
+    session.config.stash[nodes.BOT_MANAGEMENT] = _management_source(session.config)
     _redact_logs(session.config)
 
 
@@ -430,6 +431,17 @@ def _coverage_options(config: pytest.Config) -> CoverageOptions | None:
             config.getoption("flowai_management_key") or os.environ.get("FLOWAI_MANAGEMENT_KEY")
         ),
     )
+
+
+def _management_source(config: pytest.Config) -> tuple[str, Secret] | None:
+    """Where the checks at collection read a real bot's flows without flow files: the Management API at
+    flowai_management_url (else flowai_url), only when a management key is given, so a run against a real
+    bot makes no request at collection that nobody asked for."""
+    url = config.stash[nodes.OPTIONS].url
+    key = secret_or_none(config.getoption("flowai_management_key") or os.environ.get("FLOWAI_MANAGEMENT_KEY"))
+    if not url or key is None:
+        return None
+    return (_pick(config, "flowai_management_url") or url, key)
 
 
 def _pick(config: pytest.Config, name: str) -> str:

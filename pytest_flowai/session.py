@@ -145,16 +145,19 @@ class FlowaiSession:
         except EmulatorError as exc:
             raise ConfigurationError(f"flowai_emulator_flows: {exc}") from None
 
-    def bot_shape(self, flows: Path | None) -> BotShape | None:
+    def bot_shape(self, flows: Path | None, management: tuple[str, Secret] | None = None) -> BotShape | None:
         """The flows specs are checked against at collection, loaded once per session.
 
         ``flows`` are flow files given for a real bot (flowai_coverage_flows); the embedded emulator's own
-        flows serve otherwise. None when the bot is unknown or its files cannot be read (the configuration
-        check reports that, once).
+        flows serve otherwise. Without flow files a real bot's flows come from ``management`` (the
+        Management API's URL and key) when given. None when the bot is unknown or its files cannot be read
+        (the configuration check reports that, once), or the Management API cannot be read (a warning).
         """
         if not self._shape_loaded:
             self._shape_loaded = True
             path = self.options.emulator_flows if not self.options.url else flows
+            if path is None and self.options.url and management is not None:
+                self._shape = self._shape_from_management(*management)
             if path is not None:
                 from pytest_flowai.botcheck import shape_of
                 from pytest_flowai.schemas import flowfiles
@@ -166,6 +169,18 @@ class FlowaiSession:
                 if not checked.problems:
                     self._shape = shape_of(list(checked.flows))
         return self._shape
+
+    def _shape_from_management(self, url: str, key: Secret) -> BotShape | None:
+        from pytest_flowai.botcheck import shape_of
+        from pytest_flowai.transports.management import fetch_flows
+
+        try:
+            return shape_of(fetch_flows(url, key, timeout=self.options.timeout))
+        except TransportError as exc:
+            self.warnings.append(
+                f"the specs were not checked against the bot: its flows could not be read ({exc})"
+            )
+            return None
 
     def settings(self) -> RunSettings:
         """Run settings, starting the embedded emulator on first use when no URL is configured."""

@@ -89,6 +89,39 @@ def test_with_a_real_bot_url_and_no_flow_files_nothing_is_checked(flowai: Flowai
     assert "has no step" not in output(result)
 
 
+def test_a_management_key_lets_collection_check_a_real_bot(
+    flowai: FlowaiTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against flowai_url with FLOWAI_MANAGEMENT_KEY and no flow files, the flows come from the Management
+    API once, and a step the bot lacks fails collection as it does against the embedded emulator."""
+    from tests.helpers.emulators import API_KEY
+
+    monkeypatch.setenv("FLOWAI_MANAGEMENT_KEY", API_KEY)
+    flowai.spec(UNKNOWN_STEP)
+    result = flowai.run("--collect-only")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(
+        ["test_x.flowai.yaml:5:9: the bot has no step 'Helo'", "  hint: did you mean 'Hello'?"],
+        consecutive=True,
+    )
+    assert API_KEY not in output(result)
+
+
+def test_a_management_api_that_refuses_the_key_leaves_the_specs_unchecked_with_one_warning(
+    flowai: FlowaiTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused management key does not fail collection: one warning says the specs were not checked,
+    without the key, and the spec collects."""
+    monkeypatch.setenv("FLOWAI_MANAGEMENT_KEY", "wrong-management-key-456")
+    flowai.spec(UNKNOWN_STEP)
+    result = flowai.run("--collect-only")
+    assert result.ret == 0
+    text = output(result)
+    assert "has no step" not in text
+    assert text.count("the specs were not checked against the bot: its flows could not be read") == 1
+    assert "wrong-management-key-456" not in text
+
+
 def test_warnings_made_errors_fail_collection_without_a_traceback(flowai: FlowaiTester) -> None:
     """`-W error::...FlowaiBotWarning` turns a bot warning into a plain collection error."""
     embedded(flowai.pytester)
