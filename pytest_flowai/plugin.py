@@ -107,8 +107,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--flowai-management-key",
-        help="Management API key for coverage against flowai_url; better set FLOWAI_MANAGEMENT_KEY"
-        " (default: the API key)",
+        help="Management API key for coverage against flowai_url (default: the API key) and, given, for"
+        " checking specs against the bot's flows at collection; better set FLOWAI_MANAGEMENT_KEY",
     )
     group.addoption(
         "--flowai-coverage",
@@ -354,9 +354,17 @@ def _configured_secrets(config: pytest.Config) -> tuple[Secret, ...]:
     """The keys given by option or environment, before any option is checked."""
     values = (
         config.getoption("flowai_api_key", None) or os.environ.get("FLOWAI_API_KEY"),
-        config.getoption("flowai_management_key", None) or os.environ.get("FLOWAI_MANAGEMENT_KEY"),
+        _management_key(config),
     )
     return tuple(Secret(value) for value in values if value)
+
+
+def _management_key(config: pytest.Config) -> str | None:
+    """The management key given by option or environment (FLOWAI_MANAGEMENT_KEY)."""
+    key: str | None = config.getoption("flowai_management_key", None) or os.environ.get(
+        "FLOWAI_MANAGEMENT_KEY"
+    )
+    return key
 
 
 @pytest.hookimpl(wrapper=True)
@@ -427,9 +435,7 @@ def _coverage_options(config: pytest.Config) -> CoverageOptions | None:
         flows=_path_setting(config, "flowai_coverage_flows"),
         ignore=tuple(str(entry) for entry in config.getini("flowai_coverage_ignore")),
         management_url=_pick(config, "flowai_management_url") or None,
-        management_key=secret_or_none(
-            config.getoption("flowai_management_key") or os.environ.get("FLOWAI_MANAGEMENT_KEY")
-        ),
+        management_key=secret_or_none(_management_key(config)),
     )
 
 
@@ -438,7 +444,7 @@ def _management_source(config: pytest.Config) -> tuple[str, Secret] | None:
     flowai_management_url (else flowai_url), only when a management key is given, so a run against a real
     bot makes no request at collection that nobody asked for."""
     url = config.stash[nodes.OPTIONS].url
-    key = secret_or_none(config.getoption("flowai_management_key") or os.environ.get("FLOWAI_MANAGEMENT_KEY"))
+    key = secret_or_none(_management_key(config))
     if not url or key is None:
         return None
     return (_pick(config, "flowai_management_url") or url, key)

@@ -158,7 +158,7 @@ class FlowaiSession:
             path = self.options.emulator_flows if not self.options.url else flows
             if path is None and self.options.url and management is not None:
                 self._shape = self._shape_from_management(*management)
-            if path is not None:
+            elif path is not None:
                 from pytest_flowai.botcheck import shape_of
                 from pytest_flowai.schemas import flowfiles
 

@@ -81,12 +81,8 @@ class HttpClient(httpx.AsyncClient):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        # httpx's own exit closes its transports, not through ``aclose``: the pool is closed here.
-        try:
-            if self.direct is not None:
-                await self.direct.aclose()
-        finally:
-            await super().__aexit__(exc_type, exc_value, traceback)
+        # httpx's own exit closes its transports without ``aclose``; ours closes the direct pool too.
+        await self.aclose()
 
 
 def _proxy_in_env() -> bool:
