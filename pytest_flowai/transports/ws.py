@@ -1,5 +1,5 @@
-"""The Web socket transport's I/O: ``socket.info``, one WebSocket per conversation, a reader that pumps
-frames through ``SocketProtocol``, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
+"""The Web socket transport's I/O: ``socket.info``, one WebSocket per conversation whose frames go through
+``SocketProtocol`` as they arrive, pings every 25 s and one reconnect, as Flow.ai's JavaScript SDK does.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.frames import CloseCode
-from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from pytest_flowai.errors import ConfigurationError, FlowaiError, TransportError, quote
@@ -29,6 +28,7 @@ from pytest_flowai.transports.socket_protocol import (
     SocketProtocol,
     check_sendable,
 )
+from pytest_flowai.transports.ws_connection import FrameConnection
 
 _T = TypeVar("_T")
 
@@ -64,22 +64,11 @@ class _TimedOut:
 
 
 _TIMED_OUT = _TimedOut()
-_FRAME_HEADER = 14  # the most a WebSocket frame header of a client takes (length and mask)
 
 
 def _settle(future: asyncio.Future[_T], value: _T) -> None:
     if not future.done():
         future.set_result(value)
-
-
-def _sends_at_once(ws: ClientConnection, text: str) -> bool:
-    """Whether ``ws.send(text)`` returns without waiting, so needs no timeout: websockets waits only while a
-    connection closes or to drain a write buffer over its high-water mark, which this frame cannot reach."""
-    transport = ws.transport
-    if ws.state is not State.OPEN or transport.is_closing():
-        return False
-    room = transport.get_write_buffer_limits()[1] - transport.get_write_buffer_size()
-    return 4 * len(text) + _FRAME_HEADER <= room  # 4: the most UTF-8 bytes a character takes
 
 
 def _shown(endpoint: str) -> str:
@@ -109,7 +98,7 @@ def _check_endpoint(endpoint: str, url: str) -> None:
     )
 
 
-def _our_close(ws: ClientConnection, max_bytes: int) -> TransportError | None:
+def _our_close(ws: FrameConnection, max_bytes: int) -> TransportError | None:
     """The error when we closed the connection because of what the server sent (not a drop to recover)."""
     protocol = ws.protocol
     sent, rcvd = protocol.close_sent, protocol.close_rcvd
@@ -128,7 +117,10 @@ def _our_close(ws: ClientConnection, max_bytes: int) -> TransportError | None:
 
 
 class SocketTransport(Transport):
-    """One WebSocket connection to Flow.ai; replies arrive over time and are queued for ``receive``."""
+    """One WebSocket connection to Flow.ai; replies arrive over time and are queued for ``receive``.
+
+    Frames are handled in the loop's I/O callback as they are parsed (``FrameConnection``), not by a reader
+    task: a reply reaches the waiting ``receive`` with one wake-up, as with a bare ``recv()``."""
 
     name = "socket"
     streaming = True
@@ -153,13 +145,12 @@ class SocketTransport(Transport):
         self._http = http if http is not None else new_http_client()
         self._ping_interval = ping_interval
         # What receive returns, in order. A plain deque and a future per wait rather than an asyncio.Queue:
-        # the reader hands an item straight to the waiting receive, and an item already there costs no wait.
+        # a frame hands its item straight to the waiting receive, and an item already there costs no wait.
         self._inbox: collections.deque[Incoming | Notice | _Dropped | _Failed] = collections.deque()
         self._waiters: list[asyncio.Future[bool]] = []
         self._pending: dict[int, asyncio.Future[_Dropped | _TimedOut | None]] = {}
         self._protocol = SocketProtocol()
-        self._ws: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._ws: FrameConnection | None = None
         self._pinger: asyncio.Task[None] | None = None
         self._generation = 0
         self._drop: _Dropped | None = None
@@ -253,6 +244,7 @@ class SocketTransport(Transport):
                 # Keep-alive is the protocol's own {"type": "ping"} frame, as the SDK does it.
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
+                create_connection=FrameConnection,
             )
         except InvalidStatus as exc:
             raise TransportError(
@@ -268,10 +260,12 @@ class SocketTransport(Transport):
             raise TransportError(
                 f"cannot open the WebSocket: {describe_cause(exc)}", url=_shown(endpoint)
             ) from exc
+        assert isinstance(ws, FrameConnection)
         self._generation += 1
         self._ws = ws
         self._drop = None
-        self._reader = asyncio.create_task(self._read(ws, self._generation))
+        generation = self._generation
+        ws.attach(self._handle, lambda: self._lost(ws, generation))
         self._pinger = asyncio.create_task(self._ping(ws))
 
     async def _recover(self, drop: _Dropped) -> Notice | None:
@@ -292,13 +286,10 @@ class SocketTransport(Transport):
                 text=f"connection dropped ({described}); reconnected", at=time.monotonic(), drop=described
             )
 
-    # -- the two background tasks -------------------------------------------------------------------
+    # -- what the connection calls, and the pinger --------------------------------------------------
 
-    async def _read(self, ws: ClientConnection, generation: int) -> None:
-        # recv() in a loop, not `async for`: the async generator around it costs a step per frame.
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                self._handle(await ws.recv())
+    def _lost(self, ws: FrameConnection, generation: int) -> None:
+        """The connection of ``generation`` ended: a drop to recover from, unless we closed it."""
         if self._closing or generation != self._generation:
             return
         failure = _our_close(ws, self._config.max_reply_bytes)
@@ -314,7 +305,7 @@ class SocketTransport(Transport):
                 future.set_result(drop)
         self._put(drop)
 
-    async def _ping(self, ws: ClientConnection) -> None:
+    async def _ping(self, ws: FrameConnection) -> None:
         while True:
             await asyncio.sleep(self._ping_interval)
             try:
@@ -323,7 +314,13 @@ class SocketTransport(Transport):
                 return  # the reader reports the drop
 
     def _handle(self, data: str | bytes) -> None:
-        for event in self._protocol.receive_frame(data, at=time.monotonic()):
+        try:
+            events = self._protocol.receive_frame(data, at=time.monotonic())
+        except Exception as exc:  # a bug of ours: fail the turn that waits, not the loop's I/O callback
+            problem = f"{type(exc).__name__}: {exc}"
+            self._fail(TransportError(f"could not handle a frame from the server: {problem}"))
+            return
+        for event in events:
             if isinstance(event, Incoming):
                 self._put(event)
             elif isinstance(event, Delivered):
@@ -379,14 +376,12 @@ class SocketTransport(Transport):
             timer = loop.call_at(deadline, _settle, future, _TIMED_OUT)
             try:
                 try:
-                    if _sends_at_once(ws, frame.text):
-                        await ws.send(frame.text)
-                    else:
+                    if not ws.send_now(frame.text):
                         async with asyncio.timeout_at(deadline):
                             await ws.send(frame.text)
                 except ConnectionClosed:
                     async with asyncio.timeout_at(deadline):
-                        await self._reader_finished()
+                        await self._lost_recorded(ws)
                     continue
                 outcome = await future
             except TimeoutError:
@@ -405,12 +400,14 @@ class SocketTransport(Transport):
                 )
             # Dropped before the delivered echo: the server may never have seen it; reconnect and resend.
 
-    async def _reader_finished(self) -> None:
-        """Let the reader record a close that ``send`` noticed first."""
-        reader = self._reader
-        if reader is not None:
-            await asyncio.wait({reader}, timeout=_CLOSE_TIMEOUT)
+    async def _lost_recorded(self, ws: FrameConnection) -> None:
+        """Let the connection record a close that ``send`` noticed first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await ws.wait_closed()
         self._check_open()
+        if self._broken is not None:
+            raise self._broken
         if self._drop is None:
             raise TransportError("the connection closed while sending", url=self._config.url)
 
@@ -452,18 +449,18 @@ class SocketTransport(Transport):
             # Woken for an item another receive took first: wait on.
 
     async def _stop_tasks(self) -> None:
-        """Close the current connection and end its reader and pinger."""
-        if self._ws is not None:
+        """Close the current connection and end its pinger."""
+        ws = self._ws
+        if ws is not None:
             with contextlib.suppress(WebSocketException, OSError):
-                await self._ws.close()
-        tasks = [task for task in (self._pinger, self._reader) if task is not None]
-        self._pinger = self._reader = None
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            # A bug in a task surfaces here; cancellation is the expected end.
+                await ws.close()
+            ws.detach()
+        pinger, self._pinger = self._pinger, None
+        if pinger is not None:
+            pinger.cancel()
+            # A bug in the pinger surfaces here; cancellation is the expected end.
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await pinger
 
     async def aclose(self) -> None:
         if self._closing:
