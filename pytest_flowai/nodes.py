@@ -42,6 +42,8 @@ _LAST_ATTEMPT: pytest.StashKey[str] = pytest.StashKey()
 _PER_ATTEMPT = ("flowai_transcript", "flowai_thread_id")
 # Where each item stands in session.items, for the look-ahead of the concurrent scheduler.
 POSITIONS: pytest.StashKey[dict[str, int]] = pytest.StashKey()
+# The bot-check warnings already given: a turn of a file that several specs include is warned about once.
+_BOT_WARNED: pytest.StashKey[set[str]] = pytest.StashKey()
 # xdist's worker plugin (or None without one), found once per run for the look-ahead.
 WORKER_PLUGIN: pytest.StashKey[object] = pytest.StashKey()
 _UNSET = object()
@@ -129,10 +131,13 @@ class FlowFile(pytest.File):
         from pytest_flowai.botcheck import check
 
         errors: dict[str, None] = {}
+        warned = self.config.stash.setdefault(_BOT_WARNED, set())
         for conversation in conversations:
             for finding in check(conversation, bot):
                 if finding.error:
                     errors[str(finding)] = None
+                    continue
+                if str(finding) in warned:
                     continue
                 try:
                     warnings.warn_explicit(
@@ -141,6 +146,8 @@ class FlowFile(pytest.File):
                 except FlowaiBotWarning:
                     # `-W error::...FlowaiBotWarning` makes it an error: said like one, without a traceback.
                     errors[str(finding)] = None
+                else:
+                    warned.add(str(finding))
         if errors:
             # Parametrized conversations share their turns: each finding is said once.
             raise self.CollectError("\n".join(errors))

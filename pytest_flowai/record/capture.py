@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import FlowaiError, SpecRunError, TurnFailed
-from pytest_flowai.record.entries import expectations, responses_of
+from pytest_flowai.record.entries import Response, expectations, responses_of
 from pytest_flowai.record.volatile import Namer
 from pytest_flowai.spec.model import Conversation, Turn
 from pytest_flowai.transcript import Received, Transcript
@@ -58,13 +58,14 @@ def replies_by_turn(transcript: Transcript, error: FlowaiError | None) -> dict[i
 def record_data(
     path: str, conversation: Conversation, turns: Sequence[Turn], runs: Sequence[dict[int, list[JSONObject]]]
 ) -> JSONObject:
-    """The report attribute `flowai_record`: the turns to write and each run's replies to them."""
+    """The report attribute `flowai_record`: the turns to write, each where it is written (a turn an
+    ``include`` spliced in lives in its own file), and each run's replies to them."""
     return {
         "path": path,
-        "document": conversation.document,
         "turns": [
             {
-                "turn": turn.index,
+                "path": turn.span.path,
+                "line": turn.span.line,
                 "replace": turn.expect is not None,
                 "runs": [list(run[turn.index]) for run in runs if run.get(turn.index)],
             }
@@ -73,14 +74,26 @@ def record_data(
     }
 
 
+@dataclass(slots=True)
+class _Gathered:
+    """One written turn's replies over every conversation that ran it (an included turn runs in each
+    conversation that includes it), named by the first conversation's namer."""
+
+    namer: Namer
+    runs: list[list[Response]]
+    replace: bool
+
+
 def edits_from(records: Iterable[JSONObject]) -> dict[Path, list[TurnEdit]]:
-    """Per spec file, the TurnEdits made from the reports' `flowai_record` data; needs ruamel.yaml."""
+    """Per spec file, the TurnEdits made from the reports' `flowai_record` data; needs ruamel.yaml.
+
+    A turn that several conversations ran (an included one) gets one edit from all their runs: the texts
+    they saw become its variants, as the runs of ``--flowai-record-runs`` do."""
     from pytest_flowai.record.yamledit import TurnEdit
 
-    edits: dict[Path, list[TurnEdit]] = {}
+    gathered: dict[tuple[str, int], _Gathered] = {}
     for record in records:
         namer = Namer()
-        document = _int(record.get("document"))
         turns = record.get("turns")
         for turn in turns if isinstance(turns, list) else []:
             if not isinstance(turn, dict):
@@ -90,14 +103,14 @@ def edits_from(records: Iterable[JSONObject]) -> dict[Path, list[TurnEdit]]:
             runs = [run for run in runs if run]
             if not runs:
                 continue  # no reply: nothing to expect (an `expect: none` is for the author to decide)
-            recorded = expectations(runs, namer)
-            edit = TurnEdit(
-                document=document,
-                turn=_int(turn.get("turn")),
-                recorded=recorded,
-                replace=bool(turn.get("replace")),
-            )
-            edits.setdefault(Path(str(record.get("path"))), []).append(edit)
+            key = (str(turn.get("path")), _int(turn.get("line")))
+            found = gathered.setdefault(key, _Gathered(namer=namer, runs=[], replace=False))
+            found.runs.extend(runs)
+            found.replace = found.replace or bool(turn.get("replace"))
+    edits: dict[Path, list[TurnEdit]] = {}
+    for (path, line), found in gathered.items():
+        recorded = expectations(found.runs, found.namer)
+        edits.setdefault(Path(path), []).append(TurnEdit(line=line, recorded=recorded, replace=found.replace))
     return edits
 
 

@@ -27,11 +27,10 @@ _FLOW_KEYS = frozenset({"quickReplies", "buttons", "card"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnEdit:
-    """New expectations for turn ``turn`` (1-based) of document ``document`` (0-based, as the loader
-    counts them)."""
+    """New expectations for the turn that starts at ``line`` (1-based) of the file: a turn is found by its
+    place, since one an ``include`` spliced in has no index in the conversation that ran it."""
 
-    document: int
-    turn: int
+    line: int
     recorded: RecordedTurn
     replace: bool = False  # rewrite an existing `expect` (a failing turn under --flowai-record-update)
 
@@ -77,14 +76,13 @@ def write_records(path: Path, edits: Sequence[TurnEdit]) -> EditResult:
     lines = text.splitlines(keepends=True)
     blocks: list[tuple[int, int, list[str]]] = []  # (first line, end line exclusive, new lines), 0-based
     inline: list[tuple[int, int, int, str]] = []  # (line, column, old length, new text)
-    for edit in sorted(edits, key=lambda e: (e.document, e.turn)):
-        where = f"{path.name}: document {edit.document + 1}, turn {edit.turn}"
-        turn = _turn_map(documents, edit)
-        if turn is None:
-            result.notes.append(
-                f"{where}: not found in the file (spliced in, or the file changed); not recorded"
-            )
+    for edit in sorted(edits, key=lambda e: e.line):
+        where = f"{path.name}:{edit.line}"
+        found = _find_turn(documents, edit.line)
+        if found is None:
+            result.notes.append(f"{where}: no turn starts there (the file changed); not recorded")
             continue
+        document, number, turn = found
         if turn.fa.flow_style():
             result.notes.append(f"{where}: written in flow style ({{...}}); not recorded")
             continue
@@ -98,7 +96,7 @@ def write_records(path: Path, edits: Sequence[TurnEdit]) -> EditResult:
         blocks.append((first, end, block))
         result.written += 1
         for name, value in edit.recorded.captured:
-            inline.extend(_placeholders(lines, documents[edit.document], edit.turn, name, value, result))
+            inline.extend(_placeholders(lines, document, number, name, value, result))
     for line, column, length, new in sorted(inline, reverse=True):
         lines[line] = lines[line][:column] + new + lines[line][column + length :]
     for first, end, block in sorted(blocks, reverse=True):
@@ -111,16 +109,18 @@ def write_records(path: Path, edits: Sequence[TurnEdit]) -> EditResult:
     return result
 
 
-def _turn_map(documents: Sequence[Any], edit: TurnEdit) -> Any:
+def _find_turn(documents: Sequence[Any], line: int) -> tuple[Any, int, Any] | None:
+    """The document, the 1-based number in its ``steps`` and the mapping of the turn at ``line``."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    if not 0 <= edit.document < len(documents) or not isinstance(documents[edit.document], CommentedMap):
-        return None
-    steps = documents[edit.document].get("steps")
-    if not isinstance(steps, CommentedSeq) or not 0 < edit.turn <= len(steps):
-        return None
-    turn = steps[edit.turn - 1]
-    return turn if isinstance(turn, CommentedMap) else None
+    for document in documents:
+        steps = document.get("steps") if isinstance(document, CommentedMap) else None
+        if not isinstance(steps, CommentedSeq):
+            continue
+        for number, turn in enumerate(steps, start=1):
+            if isinstance(turn, CommentedMap) and turn.lc.line + 1 == line:
+                return document, number, turn
+    return None
 
 
 def _is_content(line: str) -> bool:

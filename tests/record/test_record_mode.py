@@ -255,3 +255,64 @@ def test_record_under_xdist_writes_each_file_once_as_one_process_would(pytester:
     )
     for spec in specs:
         assert _one_greeting(spec.read_text(encoding="utf-8")) == RECORDED
+
+
+COMMON = """\
+name: greet twice
+steps:
+  - say: hi
+  - say: hello
+"""
+
+INCLUDES = """\
+name: greets then the menu
+steps:
+  - include: "common.flowai.yaml#greet twice"
+  - say: see the menu
+"""
+
+
+def test_included_turns_are_recorded_in_their_own_file(pytester: pytest.Pytester) -> None:
+    """Turns an `include` splices in get their expectations in the file they are written in, the including
+    spec only its own turns; two specs including the same turns write them once; the result passes."""
+    _setup(pytester)
+    common = pytester.path / "common.flowai.yaml"
+    common.write_text(COMMON, encoding="utf-8")
+    including = pytester.path / "test_a.flowai.yaml"
+    including.write_text(INCLUDES, encoding="utf-8")
+    (pytester.path / "test_b.flowai.yaml").write_text(
+        'name: greets\nsteps:\n  - include: "common.flowai.yaml#greet twice"\n', encoding="utf-8"
+    )
+    result = pytester.runpytest("--flowai-record")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*common.flowai.yaml: recorded 2 turn(s)*", "*test_a.flowai.yaml: recorded 1 turn(s)*"]
+    )
+    assert including.read_text(encoding="utf-8") == INCLUDES + (
+        "    expect:\n"
+        "      - type: text\n"
+        "        text: Here is our menu.\n"
+        "        flow: Greeting\n"
+        "        step: Menu\n"
+        "      - type: carousel\n"
+    )
+    recorded = common.read_text(encoding="utf-8")
+    assert recorded.startswith("name: greet twice\nsteps:\n  - say: hi\n    expect:\n      - type: text\n")
+    assert recorded.count("expect:") == 2
+    assert recorded.count("step: Hello") == 2
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_bot_warning_in_an_included_file_is_given_once(pytester: pytest.Pytester) -> None:
+    """A text the bot never says, in a file two specs include, is one warning, not one per spec."""
+    _setup(pytester)
+    (pytester.path / "common.flowai.yaml").write_text(
+        "name: greet\nsteps:\n  - say: hi\n    expect:\n      - text: Good morning, pizza fan\n",
+        encoding="utf-8",
+    )
+    for name in ("a", "b"):
+        (pytester.path / f"test_{name}.flowai.yaml").write_text(
+            'name: greets\nsteps:\n  - include: "common.flowai.yaml#greet"\n', encoding="utf-8"
+        )
+    result = pytester.runpytest("--flowai-settle", "0")
+    result.assert_outcomes(failed=2, warnings=1)
