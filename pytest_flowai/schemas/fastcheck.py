@@ -1,26 +1,27 @@
 """A quick yes-or-no check of an instance against a shipped schema, generated once as Python source.
-
-Most replies are valid, and jsonschema spends ~0.3 ms on a reply; the generated code says "valid" in a few
-microseconds. It only answers yes or no: callers ask jsonschema whenever the answer is no, so the violations
-reported are jsonschema's. Covers the keywords our schemas use; a schema with any other keyword gets no
-quick check (``None``) and always goes to jsonschema.
-
-How the source is built: each schema node becomes straight-line statements that ``return False`` as soon as
-a keyword fails, nested nodes inlined into their parent (a property's schema, an array's items, a `$ref`'s
-target). A node becomes a function of its own only where it must: a `$ref` that refers back to itself, a
-condition (`if`, `anyOf`, `oneOf`, `not`) that is more than one expression, a branch of a dispatch table,
-or a node nested too deep for Python's compiler. Strings and numbers from a schema enter the source only as
-``repr`` literals; anything else (patterns, lists, tables) is passed in the module's namespace by name.
+It only ever says "valid" for what jsonschema calls valid; callers ask jsonschema to word the errors of the
+rest. A schema with a keyword not covered here gets no quick check (``None``). Imports only codegen.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-import numbers
 import re
 from collections.abc import Callable, Mapping
 from typing import cast
+
+from pytest_flowai.schemas.codegen import (
+    TYPE_TESTS,
+    Body,
+    Unsupported,
+    all_of,
+    equal,
+    in_enum,
+    is_integer,
+    is_number,
+    is_type,
+    literal,
+)
 
 Check = Callable[[object], bool]
 _SUFFIX = ".json"
@@ -74,18 +75,6 @@ _KEYWORDS_BY_TYPE = (
     ("string", frozenset({"minLength", "maxLength", "pattern"})),
     ("number", frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})),
 )
-# Python source testing one JSON type, as jsonschema's type checker decides it. `bool` cannot be subclassed,
-# so `is True or is False` is its isinstance; a number or integer is tested for the plain types first
-# (`type(x) is int` is false for a bool) and only then in full.
-_TYPE_TESTS = {
-    "object": "isinstance({0}, dict)",
-    "array": "isinstance({0}, list)",
-    "string": "isinstance({0}, str)",
-    "boolean": "({0} is True or {0} is False)",
-    "null": "{0} is None",
-    "number": "(type({0}) in _PLAIN_NUMBERS or _is_number({0}))",
-    "integer": "(type({0}) is int or _is_integer({0}))",
-}
 # Deepest indentation of inlined code; a deeper node becomes a call. CPython refuses more than 20 nested
 # loops in one function and 100 indentation levels; a dozen keeps well clear of both.
 _MAX_DEPTH = 12
@@ -94,75 +83,6 @@ _MAX_DEPTH = 12
 # Both stay well under the parser's limit on nested parentheses.
 _PREDICATE_LEVELS = 3
 _STATEMENT_LEVELS = 0
-
-
-class Unsupported(Exception):
-    """The schema uses a keyword the quick check does not know."""
-
-
-def is_type(name: str, value: object) -> bool:
-    """JSON Schema's types as jsonschema checks them (a bool is no number; 1.0 is an integer)."""
-    if name == "object":
-        return isinstance(value, dict)
-    if name == "array":
-        return isinstance(value, list)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "null":
-        return value is None
-    if name == "number":
-        return _is_number(value)
-    if name == "integer":
-        return _is_integer(value)
-    raise Unsupported(f"type {name!r}")
-
-
-def _is_number(value: object) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Number)
-
-
-def _is_integer(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
-def equal(one: object, two: object) -> bool:
-    """JSON equality as jsonschema's `const` and `enum` use it: true is not 1, 1 is 1.0, containers deep."""
-    if one is two:
-        return True
-    if isinstance(one, bool) or isinstance(two, bool):
-        return isinstance(one, bool) and isinstance(two, bool) and one == two
-    if isinstance(one, list) and isinstance(two, list):
-        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two, strict=True))
-    if isinstance(one, dict) and isinstance(two, dict):
-        return one.keys() == two.keys() and all(equal(one[key], two[key]) for key in one)
-    if isinstance(one, list | dict) or isinstance(two, list | dict):
-        return False
-    return one == two
-
-
-def _in_enum(value: object, options: tuple[object, ...]) -> bool:
-    """`enum` with options that are not all strings: `equal` to any of them."""
-    return any(equal(value, option) for option in options)
-
-
-def _literal(value: object) -> str:
-    """A schema's string or number as Python source: the built-in repr, which is always a plain literal."""
-    if isinstance(value, str):
-        return str.__repr__(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int.__repr__(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return float.__repr__(value)
-    raise Unsupported(f"value {value!r}")
-
-
-def _all_of(parts: list[str]) -> str:
-    """One expression true when every one of ``parts`` is (each parenthesised: some hold an ``or``)."""
-    return " and ".join(f"({part})" for part in parts) or "True"
 
 
 def _mapping(node: object) -> dict[str, object]:
@@ -179,7 +99,7 @@ def _trivial(node: object) -> bool:
 def _type_names(value: object) -> list[str]:
     names = cast("list[object]", value) if isinstance(value, list) else [value]
     for name in names:
-        if name not in _TYPE_TESTS:
+        if name not in TYPE_TESTS:
             raise Unsupported(f"type {name!r}")
     return cast("list[str]", names)
 
@@ -189,34 +109,21 @@ def _applies(kind: str, known: str) -> bool:
     return kind == known or (kind == "number" and known == "integer")
 
 
-class _Body:
-    """The lines of one generated function at one indentation ``depth``."""
-
-    def __init__(self, depth: int) -> None:
-        self.depth = depth
-        self.lines: list[str] = []
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
-
-    def fail_unless(self, condition: str) -> None:
-        self.line(f"if not ({condition}): return False")
-
-    def nested(self) -> _Body:
-        return _Body(self.depth + 1)
-
-    def block(self, header: str, inner: _Body) -> None:
-        """``inner`` under ``header`` (an `if` or a `for`), left out when it checks nothing."""
-        if inner.lines:
-            self.line(header)
-            self.lines.extend(inner.lines)
-
-
-Emit = Callable[[_Body], None]
+Emit = Callable[[Body], None]
 
 
 class Compiler:
-    """Generates the source of checks from schema documents (by file stem); `$ref`s resolve between them."""
+    """Generates the source of checks from schema documents (by file stem); `$ref`s resolve between them.
+
+    Most replies are valid, and jsonschema spends ~0.3 ms on one; the generated code says so in a few
+    microseconds. Each schema node becomes straight-line statements that ``return False`` as soon as a
+    keyword fails, nested nodes inlined into their parent (a property's schema, an array's items, a `$ref`'s
+    target). A node gets a function of its own only where it must or where that is cheaper: a `$ref` back
+    to itself or reached from several places, a condition (`if`, `anyOf`, `oneOf`, `not`) that is more than
+    one expression, a branch of a dispatch table, or a node nested too deep for Python's compiler. Strings
+    and numbers from a schema enter the source only as built-in ``repr`` literals; anything else
+    (patterns, lists, tables) is bound to a name in the generated module's namespace.
+    """
 
     def __init__(self, documents: Mapping[str, object]) -> None:
         self._documents = documents
@@ -228,10 +135,10 @@ class Compiler:
             "str": str,
             "int": int,
             "_PLAIN_NUMBERS": frozenset({int, float}),
-            "_is_number": _is_number,
-            "_is_integer": _is_integer,
+            "_is_number": is_number,
+            "_is_integer": is_integer,
             "_equal": equal,
-            "_in_enum": _in_enum,
+            "_in_enum": in_enum,
         }
         # Functions generated so far, by what they check; a function is named before its body is written,
         # so a schema that refers to itself ends in a call.
@@ -291,7 +198,7 @@ class Compiler:
             return known
         name = self._fresh("_f")
         self._functions[key] = name
-        body = _Body(1)
+        body = Body(1)
         emit(body)
         self._definitions.extend([f"def {name}(x):", *body.lines, "    return True", ""])
         return name
@@ -318,7 +225,7 @@ class Compiler:
         """An expression that is true when ``var`` is valid against ``node``: inline, else a call."""
         flat = self._flat(node, var, home, known, stack, _PREDICATE_LEVELS)
         if flat is not None:
-            return _all_of(flat)
+            return all_of(flat)
         return f"{self._node_function(node, home, known, stack)}({var})"
 
     def _flat(
@@ -350,7 +257,7 @@ class Compiler:
                     return None
                 tests.extend(nested)
             if tests and known is None:
-                tests = [f"not {_TYPE_TESTS[kind].format(var)} or {_all_of(tests)}"]
+                tests = [f"not {TYPE_TESTS[kind].format(var)} or {all_of(tests)}"]
             parts.extend(tests)
         parts.extend(self._values(schema, var, known))
         if "$ref" in schema:
@@ -370,18 +277,18 @@ class Compiler:
         """`properties` of an object ``var`` as expressions: an absent key passes, a present one is tested."""
         parts = []
         for name, sub in _mapping(properties).items():
-            item = f"{var}[{_literal(name)}]"
+            item = f"{var}[{literal(name)}]"
             tests = self._flat(sub, item, home, None, stack, levels)
             if tests is None:
                 return None
             if tests:
-                parts.append(f"{_literal(name)} not in {var} or {_all_of(tests)}")
+                parts.append(f"{literal(name)} not in {var} or {all_of(tests)}")
         return parts
 
     def _type_test(self, value: object, var: str, known: str | None) -> tuple[list[str], str | None]:
         """The test of `type` (none when ``known`` already proves it) and what is known after it."""
         names = _type_names(value)
-        test = [] if known in names else [" or ".join(_TYPE_TESTS[name].format(var) for name in names)]
+        test = [] if known in names else [" or ".join(TYPE_TESTS[name].format(var) for name in names)]
         return test, names[0] if len(names) == 1 else known
 
     def _values(self, schema: dict[str, object], var: str, known: str | None) -> list[str]:
@@ -395,7 +302,7 @@ class Compiler:
                 raise Unsupported("enum")
             if options and all(isinstance(option, str) for option in options):
                 # Only a string equals a string (`equal` compares them with ==), so a set lookup decides.
-                names = ", ".join(_literal(option) for option in options)
+                names = ", ".join(literal(option) for option in options)
                 guard = "" if known == "string" else f"isinstance({var}, str) and "
                 parts.append(f"{guard}{var} in {{{names}}}")
             else:
@@ -406,7 +313,7 @@ class Compiler:
         # `equal` with a string is ==; with true, false or null it is identity (true is not 1). Anything
         # else (numbers, containers) goes to `equal` itself.
         if isinstance(value, str):
-            return f"{var} == {_literal(value)}"
+            return f"{var} == {literal(value)}"
         if value is None or isinstance(value, bool):
             return f"{var} is {value!r}"
         return f"_equal({var}, {self._constant(value)})"
@@ -415,12 +322,12 @@ class Compiler:
         """The expression for one keyword of `_BOUNDS`, for an instance of that keyword's type."""
         if key == "required":
             names = list(dict.fromkeys(cast("list[object]", value)))
-            return " and ".join(f"{_literal(name)} in {var}" for name in names) or "True"
+            return " and ".join(f"{literal(name)} in {var}" for name in names) or "True"
         if key == "dependentRequired":
             tests = []
             for name, wanted in _mapping(value).items():
-                needed = " and ".join(f"{_literal(each)} in {var}" for each in cast("list[object]", wanted))
-                tests.append(f"({_literal(name)} not in {var} or ({needed or 'True'}))")
+                needed = " and ".join(f"{literal(each)} in {var}" for each in cast("list[object]", wanted))
+                tests.append(f"({literal(name)} not in {var} or ({needed or 'True'}))")
             return " and ".join(tests) or "True"
         if key == "pattern":
             if not isinstance(value, str):
@@ -429,12 +336,12 @@ class Compiler:
         if key in ("minProperties", "minItems", "minLength", "maxProperties", "maxItems", "maxLength"):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise Unsupported(f"{key} {value!r}")
-            return f"len({var}) {'>=' if key.startswith('min') else '<='} {_literal(value)}"
+            return f"len({var}) {'>=' if key.startswith('min') else '<='} {literal(value)}"
         operators = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
-        return f"{var} {operators[key]} {_literal(value)}"
+        return f"{var} {operators[key]} {literal(value)}"
 
     def _emit(
-        self, node: object, var: str, home: str, known: str | None, body: _Body, stack: set[str]
+        self, node: object, var: str, home: str, known: str | None, body: Body, stack: set[str]
     ) -> None:
         """Statements that return False unless ``var`` is valid against ``node``.
 
@@ -470,12 +377,12 @@ class Compiler:
             elif kind == "array" and "items" in schema:
                 self._items(schema["items"], var, home, inner, stack)
             if inner is not body:
-                body.block(f"if {_TYPE_TESTS[kind].format(var)}:", inner)
+                body.block(f"if {TYPE_TESTS[kind].format(var)}:", inner)
         for part in self._values(schema, var, known):
             body.fail_unless(part)
         self._combinations(schema, var, home, known, body, stack)
 
-    def _object(self, schema: dict[str, object], var: str, home: str, body: _Body, stack: set[str]) -> None:
+    def _object(self, schema: dict[str, object], var: str, home: str, body: Body, stack: set[str]) -> None:
         """`properties`, `additionalProperties` and `propertyNames` of an object ``var``.
 
         Runs after `required` has been tested, so a required property is read without testing for it.
@@ -486,15 +393,15 @@ class Compiler:
             if _trivial(sub):
                 continue
             item = self._fresh("v")
-            inner = _Body(body.depth) if name in required else body.nested()
-            inner.line(f"{item} = {var}[{_literal(name)}]")
+            inner = Body(body.depth) if name in required else body.nested()
+            inner.line(f"{item} = {var}[{literal(name)}]")
             self._emit(sub, item, home, None, inner, stack)
             if len(inner.lines) == 1:
                 continue  # nothing to test beyond the read
             if name in required:
                 body.lines.extend(inner.lines)
             else:
-                body.block(f"if {_literal(name)} in {var}:", inner)
+                body.block(f"if {literal(name)} in {var}:", inner)
         extra = schema.get("additionalProperties", True)
         if not _trivial(extra):
             self._additional(extra, frozenset(properties), var, home, body, stack)
@@ -506,7 +413,7 @@ class Compiler:
             body.block(f"for {key} in {var}:", loop)
 
     def _additional(
-        self, extra: object, declared: frozenset[str], var: str, home: str, body: _Body, stack: set[str]
+        self, extra: object, declared: frozenset[str], var: str, home: str, body: Body, stack: set[str]
     ) -> None:
         """`additionalProperties`: the schema of every key `properties` does not name."""
         if extra is False:
@@ -521,7 +428,7 @@ class Compiler:
             header = f"for {key}, {item} in {var}.items():" if declared else f"for {item} in {var}.values():"
             body.block(header, loop)
 
-    def _items(self, items: object, var: str, home: str, body: _Body, stack: set[str]) -> None:
+    def _items(self, items: object, var: str, home: str, body: Body, stack: set[str]) -> None:
         if isinstance(items, list):
             raise Unsupported("items as a list")  # draft 2019 and older; 2020-12 says prefixItems
         if _trivial(items):
@@ -532,7 +439,7 @@ class Compiler:
         body.block(f"for {item} in {var}:", loop)
 
     def _combinations(
-        self, schema: dict[str, object], var: str, home: str, known: str | None, body: _Body, stack: set[str]
+        self, schema: dict[str, object], var: str, home: str, known: str | None, body: Body, stack: set[str]
     ) -> None:
         """`$ref`, `allOf`, `anyOf`, `oneOf`, `not` and `if`/`then`/`else`."""
         if "$ref" in schema:
@@ -559,7 +466,7 @@ class Compiler:
             self._if(schema, var, home, known, body, stack)
 
     def _if(
-        self, schema: dict[str, object], var: str, home: str, known: str | None, body: _Body, stack: set[str]
+        self, schema: dict[str, object], var: str, home: str, known: str | None, body: Body, stack: set[str]
     ) -> None:
         then, otherwise = body.nested(), body.nested()
         if "then" in schema:
@@ -575,7 +482,7 @@ class Compiler:
         else:
             body.block(f"if not ({condition}):", otherwise)
 
-    def _dispatch(self, branches: list[object], var: str, home: str, body: _Body, stack: set[str]) -> bool:
+    def _dispatch(self, branches: list[object], var: str, home: str, body: Body, stack: set[str]) -> bool:
         """`allOf` of `if {K: const C, required K} then S` branches on one key K, as a lookup by C.
 
         The templates and frames pick their shape this way, and testing a dozen `if`s one by one is slow.
@@ -606,12 +513,12 @@ class Compiler:
         entries = []
         for const, thens in by_value.items():
             emit = self._emit_all(thens, home, stack)
-            entries.append(f"{_literal(const)}: {self._function(('then', *map(id, thens), home), emit)}")
+            entries.append(f"{literal(const)}: {self._function(('then', *map(id, thens), home), emit)}")
         table = self._fresh("_t")
         self._tables.append(f"{table} = {{{', '.join(entries)}}}")
         chosen, then = self._fresh("v"), self._fresh("f")
         # Only a string value can equal a branch's string (no `if` holds for a missing key or another type).
-        body.line(f"{chosen} = {var}.get({_literal(field)})")
+        body.line(f"{chosen} = {var}.get({literal(field)})")
         inner = body.nested()
         inner.line(f"{then} = {table}.get({chosen})")
         inner.line(f"if {then} is not None and not {then}({var}): return False")
@@ -621,7 +528,7 @@ class Compiler:
     def _emit_all(self, nodes: list[object], home: str, stack: set[str]) -> Emit:
         """A body that checks an object ``x`` against every one of ``nodes``."""
 
-        def emit(body: _Body) -> None:
+        def emit(body: Body) -> None:
             for node in nodes:
                 self._emit(node, "x", home, "object", body, stack)
 

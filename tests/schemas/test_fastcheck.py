@@ -37,11 +37,12 @@ def _paths(node: object, prefix: tuple[object, ...] = ()) -> Iterator[tuple[obje
         yield from _paths(value, (*prefix, key))
 
 
-def _variants(instance: object, limit: int) -> Iterator[object]:
-    """The instance with one place broken: a key dropped, or a value replaced by one of an odd kind."""
+def _variants(instance: object, limit: int, shapes: list[object] | None = None) -> Iterator[object]:
+    """The instance with one place broken: a key dropped, or a value replaced by one of an odd kind (or a
+    `type` by one of ``shapes``)."""
     made = 0
     for path in _paths(instance):
-        for odd in [*_ODD_VALUES, _DROP]:
+        for odd in [*_ODD_VALUES, *(shapes if shapes and path[-1] == "type" else []), _DROP]:
             if made >= limit:
                 return
             copied = copy.deepcopy(instance)
@@ -64,6 +65,23 @@ def test_quick_check_agrees_with_jsonschema(file: str, instance: object) -> None
         assert quick is not None, f"{name} has no quick check"
         full = validate._validator(name)
         for candidate in [instance, *_variants(instance, limit=40)]:
+            assert quick(candidate) == full.is_valid(candidate), (file, name, candidate)
+
+
+# Besides odd kinds, the names that pick a frame's or a bubble's shape: a bubble turned from text into an
+# image must be checked as an image.
+_SHAPE_NAMES: list[object] = ["text", "image", "card", "buttons", "message.received", "message.delivered"]
+
+
+@pytest.mark.parametrize(("file", "instance"), _examples(), ids=[name for name, _ in _examples()])
+def test_every_place_of_an_example_agrees_with_jsonschema(file: str, instance: object) -> None:
+    """Against each schema an example meets, breaking it at any depth gets jsonschema's verdict."""
+    for name in schemas.names():
+        full = validate._validator(name)
+        if not full.is_valid(instance):
+            continue
+        quick = validate._quick_check(name)
+        for candidate in _variants(instance, limit=10_000, shapes=_SHAPE_NAMES):
             assert quick(candidate) == full.is_valid(candidate), (file, name, candidate)
 
 
