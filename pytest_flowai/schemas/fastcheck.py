@@ -1,16 +1,27 @@
-"""A quick yes-or-no check of an instance against a shipped schema, compiled once into plain closures.
-
-Most replies are valid, and jsonschema spends ~0.3 ms on a reply building validator objects per keyword; these
-closures say "valid" in a tenth of that. They only answer yes or no: `validate.violations` asks jsonschema
-whenever the answer is no, so the violations reported are jsonschema's. Covers the keywords our schemas use;
-a schema with any other keyword gets no quick check (``None``) and always goes to jsonschema.
+"""A quick yes-or-no check of an instance against a shipped schema, generated once as Python source.
+It only ever says "valid" for what jsonschema calls valid; callers ask jsonschema to word the errors of the
+rest. A schema with a keyword not covered here gets no quick check (``None``). Imports only codegen.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import cast
+
+from pytest_flowai.schemas.codegen import (
+    TYPE_TESTS,
+    Body,
+    Unsupported,
+    all_of,
+    equal,
+    in_enum,
+    is_integer,
+    is_number,
+    is_type,
+    literal,
+)
 
 Check = Callable[[object], bool]
 _SUFFIX = ".json"
@@ -18,347 +29,520 @@ _SUFFIX = ".json"
 _ANNOTATIONS = frozenset(
     {"description", "title", "$schema", "$id", "$defs", "default", "examples", "$comment"}
 )
+# Keywords that test the instance alone, as one expression each (given the instance has their type).
+_BOUNDS = frozenset(
+    {
+        "required",
+        "dependentRequired",
+        "minProperties",
+        "maxProperties",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+    }
+)
+# Keywords that look inside the instance, and need statements (a loop, a nested node).
+_STRUCTURE = frozenset({"properties", "additionalProperties", "propertyNames", "items"})
+_GENERAL = frozenset(
+    {"type", "const", "enum", "$ref", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"}
+)
+_KEYWORDS = _BOUNDS | _STRUCTURE | _GENERAL
+# Keywords a node may have and still be tested by one expression.
+_FLAT_KEYWORDS = _BOUNDS | _ANNOTATIONS | {"type", "const", "enum", "$ref", "properties"}
+# Each type's keywords: on an instance of any other type they hold vacuously.
+_KEYWORDS_BY_TYPE = (
+    (
+        "object",
+        frozenset(
+            {
+                "required",
+                "dependentRequired",
+                "minProperties",
+                "maxProperties",
+                "properties",
+                "additionalProperties",
+                "propertyNames",
+            }
+        ),
+    ),
+    ("array", frozenset({"minItems", "maxItems", "items"})),
+    ("string", frozenset({"minLength", "maxLength", "pattern"})),
+    ("number", frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})),
+)
+# Deepest indentation of inlined code; a deeper node becomes a call. CPython refuses more than 20 nested
+# loops in one function and 100 indentation levels; a dozen keeps well clear of both.
+_MAX_DEPTH = 12
+# How deep `properties` nest inside one expression: a condition (an `if`, an `anyOf` branch) is cheapest as
+# one expression, but a node's own properties are cheaper as statements, each read once into a variable.
+# Both stay well under the parser's limit on nested parentheses.
+_PREDICATE_LEVELS = 3
+_STATEMENT_LEVELS = 0
 
 
-class Unsupported(Exception):
-    """The schema uses a keyword the quick check does not know."""
+def _mapping(node: object) -> dict[str, object]:
+    if not isinstance(node, dict):
+        raise Unsupported(f"schema {node!r}")
+    return cast("dict[str, object]", node)
 
 
-def _always(_: object) -> bool:
-    return True
+def _trivial(node: object) -> bool:
+    """True for a schema every instance passes: `true`, `{}` or annotations only."""
+    return node is True or (isinstance(node, dict) and node.keys() <= _ANNOTATIONS)
 
 
-def _never(_: object) -> bool:
-    return False
+def _type_names(value: object) -> list[str]:
+    names = cast("list[object]", value) if isinstance(value, list) else [value]
+    for name in names:
+        if name not in TYPE_TESTS:
+            raise Unsupported(f"type {name!r}")
+    return cast("list[str]", names)
 
 
-def is_type(name: str, value: object) -> bool:
-    """JSON Schema's types as jsonschema checks them (a bool is no number; 1.0 is an integer)."""
-    if name == "object":
-        return isinstance(value, dict)
-    if name == "array":
-        return isinstance(value, list)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "null":
-        return value is None
-    if isinstance(value, bool):
-        return False
-    if name == "number":
-        return isinstance(value, int | float)
-    if name == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    raise Unsupported(f"type {name!r}")
+def _applies(kind: str, known: str) -> bool:
+    """Whether keywords of JSON type ``kind`` apply to an instance known to be of type ``known``."""
+    return kind == known or (kind == "number" and known == "integer")
 
 
-def equal(one: object, two: object) -> bool:
-    """JSON equality as jsonschema's `const` and `enum` use it: true is not 1, 1 is 1.0, containers deep."""
-    if one is two:
-        return True
-    if isinstance(one, bool) or isinstance(two, bool):
-        return isinstance(one, bool) and isinstance(two, bool) and one == two
-    if isinstance(one, list) and isinstance(two, list):
-        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two, strict=True))
-    if isinstance(one, dict) and isinstance(two, dict):
-        return one.keys() == two.keys() and all(equal(one[key], two[key]) for key in one)
-    if isinstance(one, list | dict) or isinstance(two, list | dict):
-        return False
-    return one == two
+Emit = Callable[[Body], None]
 
 
 class Compiler:
-    """Compiles schema documents (by file stem) into checks; `$ref`s resolve between them, cycles allowed."""
+    """Generates the source of checks from schema documents (by file stem); `$ref`s resolve between them.
+
+    Most replies are valid, and jsonschema spends ~0.3 ms on one; the generated code says so in a few
+    microseconds. Each schema node becomes straight-line statements that ``return False`` as soon as a
+    keyword fails, nested nodes inlined into their parent (a property's schema, an array's items, a `$ref`'s
+    target). A node gets a function of its own only where it must or where that is cheaper: a `$ref` back
+    to itself or reached from several places, a condition (`if`, `anyOf`, `oneOf`, `not`) that is more than
+    one expression, a branch of a dispatch table, or a node nested too deep for Python's compiler. Strings
+    and numbers from a schema enter the source only as built-in ``repr`` literals; anything else
+    (patterns, lists, tables) is bound to a name in the generated module's namespace.
+    """
 
     def __init__(self, documents: Mapping[str, object]) -> None:
         self._documents = documents
-        self._compiled: dict[str, Check] = {}
+        self._namespace: dict[str, object] = {
+            # Only what the generated code calls.
+            "__builtins__": {"isinstance": isinstance, "type": type, "len": len},
+            "dict": dict,
+            "list": list,
+            "str": str,
+            "int": int,
+            "_PLAIN_NUMBERS": frozenset({int, float}),
+            "_is_number": is_number,
+            "_is_integer": is_integer,
+            "_equal": equal,
+            "_in_enum": in_enum,
+        }
+        # Functions generated so far, by what they check; a function is named before its body is written,
+        # so a schema that refers to itself ends in a call.
+        self._functions: dict[tuple[object, ...], str] = {}
+        self._definitions: list[str] = []
+        self._tables: list[str] = []  # run after the definitions: they name the functions
+        self._counter = itertools.count()
+        self._shared: set[str] = set()
+
+    def source(self) -> str:
+        """The Python source generated so far."""
+        return "\n".join([*self._definitions, *self._tables, ""])
 
     def check(self, name: str) -> Check:
         """The check for the whole schema file ``name``; raises ``Unsupported``."""
-        return self._ref(name, f"{name}{_SUFFIX}")
+        self._shared = self._shared_refs(name)
+        entry = self._ref_function(name, f"{name}{_SUFFIX}")
+        # The source is built from our own schema files, with every schema value a repr literal or a name.
+        exec(compile(self.source(), f"<fastcheck {name}>", "exec"), self._namespace)
+        return cast("Check", self._namespace[entry])
 
-    def _ref(self, home: str, ref: str) -> Check:
-        file, _, fragment = ref.partition("#")
-        target = file.removesuffix(_SUFFIX) if file else home
-        key = f"{target}#{fragment}"
-        known = self._compiled.get(key)
+    def _shared_refs(self, name: str) -> set[str]:
+        """The `$ref`s that schema ``name`` reaches from more than one place.
+
+        Their targets become one function each instead of a copy at each place (unless one expression
+        tests them): Python takes longer to compile the copies than a reply takes to make the calls.
+        """
+        seen: dict[str, int] = {}
+        pending: list[tuple[object, str]] = [(self._documents[name], name)]
+        while pending:
+            node, home = pending.pop()
+            if isinstance(node, list):
+                pending.extend((item, home) for item in node)
+            elif isinstance(node, dict):
+                pending.extend((value, home) for key, value in node.items() if key != "$ref")
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    key, target, target_home = self._resolve(home, ref)
+                    seen[key] = seen.get(key, 0) + 1
+                    if seen[key] == 1:
+                        pending.append((target, target_home))
+        return {key for key, count in seen.items() if count > 1}
+
+    def _fresh(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter)}"
+
+    def _constant(self, value: object) -> str:
+        """A name in the generated module's namespace bound to ``value``."""
+        name = self._fresh("_c")
+        self._namespace[name] = value
+        return name
+
+    def _function(self, key: tuple[object, ...], emit: Emit) -> str:
+        """The name of a generated function ``f(x)`` whose body ``emit`` writes; written once per ``key``."""
+        known = self._functions.get(key)
         if known is not None:
             return known
+        name = self._fresh("_f")
+        self._functions[key] = name
+        body = Body(1)
+        emit(body)
+        self._definitions.extend([f"def {name}(x):", *body.lines, "    return True", ""])
+        return name
+
+    def _resolve(self, home: str, ref: str) -> tuple[str, object, str]:
+        """(key, target node, target's file) of ``ref`` written in file ``home``."""
+        file, _, fragment = ref.partition("#")
+        target = file.removesuffix(_SUFFIX) if file else home
         if target not in self._documents or (file and not file.endswith(_SUFFIX)):
             raise Unsupported(f"$ref {ref!r}")
-        slot: list[Check] = []
-        # A stand-in until the target is compiled, so a schema that refers to itself compiles.
-        self._compiled[key] = lambda instance: slot[0](instance)
-        compiled = self._node(_pointer(self._documents[target], fragment), target)
-        slot.append(compiled)
-        self._compiled[key] = compiled
-        return compiled
+        return f"{target}#{fragment}", _pointer(self._documents[target], fragment), target
 
-    def _node(self, node: object, home: str) -> Check:
+    def _ref_function(self, home: str, ref: str) -> str:
+        key, node, target = self._resolve(home, ref)
+        return self._function(("ref", key), lambda body: self._emit(node, "x", target, None, body, {key}))
+
+    def _node_function(self, node: object, home: str, known: str | None, stack: set[str]) -> str:
+        # Keyed by identity: every node lives in the documents, which outlive the compiler.
+        return self._function(
+            ("node", id(node), home, known), lambda body: self._emit(node, "x", home, known, body, stack)
+        )
+
+    def _predicate(self, node: object, var: str, home: str, known: str | None, stack: set[str]) -> str:
+        """An expression that is true when ``var`` is valid against ``node``: inline, else a call."""
+        flat = self._flat(node, var, home, known, stack, _PREDICATE_LEVELS)
+        if flat is not None:
+            return all_of(flat)
+        return f"{self._node_function(node, home, known, stack)}({var})"
+
+    def _flat(
+        self, node: object, var: str, home: str, known: str | None, stack: set[str], levels: int
+    ) -> list[str] | None:
+        """``node`` as expressions that must all be true, or None when it needs statements (a loop).
+
+        `properties` nest at most ``levels`` deep: each level reads its property again, from the top.
+        """
         if node is True:
-            return _always
+            return []
         if node is False:
-            return _never
-        if not isinstance(node, dict):
-            raise Unsupported(f"schema {node!r}")
-        if node.get("type") == "object" and "patternProperties" not in node:
-            return self._object(node, home)
-        checks = [self._keyword(key, value, node, home) for key, value in node.items()]
-        return _all([check for check in checks if check is not None])
-
-    def _object(self, node: dict[str, object], home: str) -> Check:
-        """An object schema's `type`, `properties`, `required` and `additionalProperties` in one pass over
-        the instance's keys: most nodes of a reply are objects, and one call per node instead of four
-        halves the quick check's time."""
-        own = ("type", "properties", "required", "additionalProperties")
-        properties = cast("dict[str, object]", node.get("properties", {}))
-        # A property whose schema is a bare `type` is tested inline against the Python type: no call.
-        table: dict[str, Check | type] = {
-            name: _PLAIN_TYPES.get(_plain_type(sub)) or self._node(sub, home)
-            for name, sub in properties.items()
-        }
-        required = frozenset(cast("list[str]", node.get("required", [])))
-        extra = self._node(node["additionalProperties"], home) if "additionalProperties" in node else None
-        others = [self._keyword(key, value, node, home) for key, value in node.items() if key not in own]
-        rest = _all([check for check in others if check is not None])
-
-        def check(instance: object) -> bool:
-            if not isinstance(instance, dict):
-                return False
-            # A keys view compares with a set member by member, without copying the keys into a set.
-            if not instance.keys() >= required:
-                return False
-            for name, value in instance.items():
-                sub = table.get(name)
-                if sub is None:
-                    if extra is not None and not extra(value):
-                        return False
-                elif isinstance(sub, type):
-                    if not isinstance(value, sub):
-                        return False
-                elif not sub(value):
-                    return False
-            return rest(instance)
-
-        return check
-
-    def _keyword(self, key: str, value: object, node: dict[str, object], home: str) -> Check | None:
-        """The check of one keyword, None for one that checks nothing (annotations, `then` without `if`)."""
-        if key in _ANNOTATIONS or key == "then":
+            return ["False"]
+        schema = _mapping(node)
+        if not schema.keys() <= _FLAT_KEYWORDS or ("properties" in schema and levels == 0):
             return None
-        if key == "type":
-            return _type(value)
-        if key == "properties":
-            return self._properties(cast("dict[str, object]", value), home)
+        parts: list[str] = []
+        if "type" in schema:
+            test, known = self._type_test(schema["type"], var, known)
+            parts.extend(test)
+        for kind, keywords in _KEYWORDS_BY_TYPE:
+            present = [key for key in schema if key in keywords]
+            if not present or (known is not None and not _applies(kind, known)):
+                continue
+            tests = [self._bound(key, schema[key], var) for key in present if key in _BOUNDS]
+            if "properties" in present:
+                nested = self._flat_properties(schema["properties"], var, home, stack, levels - 1)
+                if nested is None:
+                    return None
+                tests.extend(nested)
+            if tests and known is None:
+                tests = [f"not {TYPE_TESTS[kind].format(var)} or {all_of(tests)}"]
+            parts.extend(tests)
+        parts.extend(self._values(schema, var, known))
+        if "$ref" in schema:
+            key, target, target_home = self._resolve(home, cast("str", schema["$ref"]))
+            if key in stack:
+                parts.append(f"{self._ref_function(home, cast('str', schema['$ref']))}({var})")
+            else:
+                inner = self._flat(target, var, target_home, known, stack | {key}, levels)
+                if inner is None:
+                    return None
+                parts.extend(inner)
+        return parts
+
+    def _flat_properties(
+        self, properties: object, var: str, home: str, stack: set[str], levels: int
+    ) -> list[str] | None:
+        """`properties` of an object ``var`` as expressions: an absent key passes, a present one is tested."""
+        parts = []
+        for name, sub in _mapping(properties).items():
+            item = f"{var}[{literal(name)}]"
+            tests = self._flat(sub, item, home, None, stack, levels)
+            if tests is None:
+                return None
+            if tests:
+                parts.append(f"{literal(name)} not in {var} or {all_of(tests)}")
+        return parts
+
+    def _type_test(self, value: object, var: str, known: str | None) -> tuple[list[str], str | None]:
+        """The test of `type` (none when ``known`` already proves it) and what is known after it."""
+        names = _type_names(value)
+        test = [] if known in names else [" or ".join(TYPE_TESTS[name].format(var) for name in names)]
+        return test, names[0] if len(names) == 1 else known
+
+    def _values(self, schema: dict[str, object], var: str, known: str | None) -> list[str]:
+        """The tests of `const` and `enum`."""
+        parts = []
+        if "const" in schema:
+            parts.append(self._const(schema["const"], var))
+        if "enum" in schema:
+            options = cast("list[object]", schema["enum"])
+            if not isinstance(options, list):
+                raise Unsupported("enum")
+            if options and all(isinstance(option, str) for option in options):
+                # Only a string equals a string (`equal` compares them with ==), so a set lookup decides.
+                names = ", ".join(literal(option) for option in options)
+                guard = "" if known == "string" else f"isinstance({var}, str) and "
+                parts.append(f"{guard}{var} in {{{names}}}")
+            else:
+                parts.append(f"_in_enum({var}, {self._constant(tuple(options))})")
+        return parts
+
+    def _const(self, value: object, var: str) -> str:
+        # `equal` with a string is ==; with true, false or null it is identity (true is not 1). Anything
+        # else (numbers, containers) goes to `equal` itself.
+        if isinstance(value, str):
+            return f"{var} == {literal(value)}"
+        if value is None or isinstance(value, bool):
+            return f"{var} is {value!r}"
+        return f"_equal({var}, {self._constant(value)})"
+
+    def _bound(self, key: str, value: object, var: str) -> str:
+        """The expression for one keyword of `_BOUNDS`, for an instance of that keyword's type."""
         if key == "required":
-            names = frozenset(cast("list[str]", value))
-            return lambda i: not isinstance(i, dict) or i.keys() >= names
-        if key == "additionalProperties":
-            return self._additional(value, node, home)
-        if key == "items":
-            item = self._node(value, home)
-
-            def items(instance: object) -> bool:
-                if isinstance(instance, list):
-                    for each in instance:
-                        if not item(each):
-                            return False
-                return True
-
-            return items
-        if key == "$ref":
-            return self._ref(home, cast("str", value))
-        if key == "const":
-            if isinstance(value, str):
-                return lambda i: isinstance(i, str) and i == value
-            return lambda i: equal(i, value)
-        if key == "enum":
-            options = tuple(cast("list[object]", value))
-            if all(isinstance(option, str) for option in options):
-                # Only a string equals a string: a set lookup gives `equal`'s verdict.
-                names = frozenset(cast("tuple[str, ...]", options))
-                return lambda i: isinstance(i, str) and i in names
-            return lambda i: any(equal(i, option) for option in options)
-        if key == "if":
-            return self._if(value, node.get("then"), home)
-        if key == "allOf":
-            branches = cast("list[object]", value)
-            return self._dispatch(branches, home) or _all([self._node(sub, home) for sub in branches])
-        if key == "anyOf":
-            subs = [self._node(sub, home) for sub in cast("list[object]", value)]
-            return lambda i: any(sub(i) for sub in subs)
-        if key == "oneOf":
-            subs = [self._node(sub, home) for sub in cast("list[object]", value)]
-            return lambda i: sum(1 for sub in subs if sub(i)) == 1
-        if key == "propertyNames":
-            name_check = self._node(value, home)
-            return lambda i: not isinstance(i, dict) or all(name_check(name) for name in i)
+            names = list(dict.fromkeys(cast("list[object]", value)))
+            return " and ".join(f"{literal(name)} in {var}" for name in names) or "True"
         if key == "dependentRequired":
-            dependents = cast("dict[str, list[str]]", value).items()
-            needs = {name: frozenset(wanted) for name, wanted in dependents}
-            return lambda i: (
-                not isinstance(i, dict)
-                or all(i.keys() >= wanted for name, wanted in needs.items() if name in i)
-            )
-        return _bound(key, value)
+            tests = []
+            for name, wanted in _mapping(value).items():
+                needed = " and ".join(f"{literal(each)} in {var}" for each in cast("list[object]", wanted))
+                tests.append(f"({literal(name)} not in {var} or ({needed or 'True'}))")
+            return " and ".join(tests) or "True"
+        if key == "pattern":
+            if not isinstance(value, str):
+                raise Unsupported("pattern")
+            return f"{self._constant(re.compile(value))}.search({var}) is not None"
+        if key in ("minProperties", "minItems", "minLength", "maxProperties", "maxItems", "maxLength"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise Unsupported(f"{key} {value!r}")
+            return f"len({var}) {'>=' if key.startswith('min') else '<='} {literal(value)}"
+        operators = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        return f"{var} {operators[key]} {literal(value)}"
 
-    def _properties(self, properties: dict[str, object], home: str) -> Check:
-        subs = [(name, self._node(sub, home)) for name, sub in properties.items()]
+    def _emit(
+        self, node: object, var: str, home: str, known: str | None, body: Body, stack: set[str]
+    ) -> None:
+        """Statements that return False unless ``var`` is valid against ``node``.
 
-        def check(instance: object) -> bool:
-            if isinstance(instance, dict):
-                for name, sub in subs:
-                    if name in instance and not sub(instance[name]):
-                        return False
-            return True
+        ``known`` is the JSON type ``var`` is already proven to have; ``stack`` holds the `$ref`s being
+        inlined, so a reference back to one of them becomes a call.
+        """
+        flat = self._flat(node, var, home, known, stack, _STATEMENT_LEVELS)
+        if flat is not None:
+            for part in flat:
+                body.fail_unless(part)
+            return
+        schema = _mapping(node)
+        unknown = schema.keys() - _KEYWORDS - _ANNOTATIONS
+        if unknown:
+            raise Unsupported(f"keywords {sorted(unknown)}")
+        if body.depth > _MAX_DEPTH:
+            body.fail_unless(f"{self._node_function(node, home, known, stack)}({var})")
+            return
+        if "type" in schema:
+            test, known = self._type_test(schema["type"], var, known)
+            for part in test:
+                body.fail_unless(part)
+        for kind, keywords in _KEYWORDS_BY_TYPE:
+            if keywords.isdisjoint(schema) or (known is not None and not _applies(kind, known)):
+                continue
+            # Unless the type is proven, the keywords go under a test of it: elsewhere they hold.
+            inner = body if known is not None else body.nested()
+            for key in schema:
+                if key in keywords and key in _BOUNDS:
+                    inner.fail_unless(self._bound(key, schema[key], var))
+            if kind == "object":
+                self._object(schema, var, home, inner, stack)
+            elif kind == "array" and "items" in schema:
+                self._items(schema["items"], var, home, inner, stack)
+            if inner is not body:
+                body.block(f"if {TYPE_TESTS[kind].format(var)}:", inner)
+        for part in self._values(schema, var, known):
+            body.fail_unless(part)
+        self._combinations(schema, var, home, known, body, stack)
 
-        return check
+    def _object(self, schema: dict[str, object], var: str, home: str, body: Body, stack: set[str]) -> None:
+        """`properties`, `additionalProperties` and `propertyNames` of an object ``var``.
 
-    def _dispatch(self, branches: list[object], home: str) -> Check | None:
+        Runs after `required` has been tested, so a required property is read without testing for it.
+        """
+        properties = _mapping(schema.get("properties", {}))
+        required = set(cast("list[object]", schema.get("required", [])))
+        for name, sub in properties.items():
+            if _trivial(sub):
+                continue
+            item = self._fresh("v")
+            inner = Body(body.depth) if name in required else body.nested()
+            inner.line(f"{item} = {var}[{literal(name)}]")
+            self._emit(sub, item, home, None, inner, stack)
+            if len(inner.lines) == 1:
+                continue  # nothing to test beyond the read
+            if name in required:
+                body.lines.extend(inner.lines)
+            else:
+                body.block(f"if {literal(name)} in {var}:", inner)
+        extra = schema.get("additionalProperties", True)
+        if not _trivial(extra):
+            self._additional(extra, frozenset(properties), var, home, body, stack)
+        names = schema.get("propertyNames", True)
+        if not _trivial(names):
+            key = self._fresh("k")
+            loop = body.nested()
+            self._emit(names, key, home, None, loop, stack)
+            body.block(f"for {key} in {var}:", loop)
+
+    def _additional(
+        self, extra: object, declared: frozenset[str], var: str, home: str, body: Body, stack: set[str]
+    ) -> None:
+        """`additionalProperties`: the schema of every key `properties` does not name."""
+        if extra is False:
+            body.fail_unless(f"{var}.keys() <= {self._constant(declared)}" if declared else f"not {var}")
+            return
+        key, item = self._fresh("k"), self._fresh("v")
+        loop = body.nested()
+        if declared:
+            loop.line(f"if {key} in {self._constant(declared)}: continue")
+        self._emit(extra, item, home, None, loop, stack)
+        if len(loop.lines) > int(bool(declared)):
+            header = f"for {key}, {item} in {var}.items():" if declared else f"for {item} in {var}.values():"
+            body.block(header, loop)
+
+    def _items(self, items: object, var: str, home: str, body: Body, stack: set[str]) -> None:
+        if isinstance(items, list):
+            raise Unsupported("items as a list")  # draft 2019 and older; 2020-12 says prefixItems
+        if _trivial(items):
+            return
+        item = self._fresh("v")
+        loop = body.nested()
+        self._emit(items, item, home, None, loop, stack)
+        body.block(f"for {item} in {var}:", loop)
+
+    def _combinations(
+        self, schema: dict[str, object], var: str, home: str, known: str | None, body: Body, stack: set[str]
+    ) -> None:
+        """`$ref`, `allOf`, `anyOf`, `oneOf`, `not` and `if`/`then`/`else`."""
+        if "$ref" in schema:
+            ref = cast("str", schema["$ref"])
+            key, target, target_home = self._resolve(home, ref)
+            if key in stack or key in self._shared:
+                body.fail_unless(f"{self._ref_function(home, ref)}({var})")
+            else:
+                self._emit(target, var, target_home, known, body, stack | {key})
+        if "allOf" in schema:
+            branches = cast("list[object]", schema["allOf"])
+            if known != "object" or not self._dispatch(branches, var, home, body, stack):
+                for branch in branches:
+                    self._emit(branch, var, home, known, body, stack)
+        if "anyOf" in schema:
+            tests = [self._predicate(sub, var, home, known, stack) for sub in _list(schema["anyOf"])]
+            body.fail_unless(" or ".join(f"({test})" for test in tests))
+        if "oneOf" in schema:
+            tests = [self._predicate(sub, var, home, known, stack) for sub in _list(schema["oneOf"])]
+            body.fail_unless(" + ".join(f"(1 if {test} else 0)" for test in tests) + " == 1")
+        if "not" in schema:
+            body.fail_unless(f"not ({self._predicate(schema['not'], var, home, known, stack)})")
+        if "if" in schema:
+            self._if(schema, var, home, known, body, stack)
+
+    def _if(
+        self, schema: dict[str, object], var: str, home: str, known: str | None, body: Body, stack: set[str]
+    ) -> None:
+        then, otherwise = body.nested(), body.nested()
+        if "then" in schema:
+            self._emit(schema["then"], var, home, known, then, stack)
+        if "else" in schema:
+            self._emit(schema["else"], var, home, known, otherwise, stack)
+        if not then.lines and not otherwise.lines:
+            return  # an `if` alone never fails
+        condition = self._predicate(schema["if"], var, home, known, stack)
+        if then.lines:
+            body.block(f"if {condition}:", then)
+            body.block("else:", otherwise)
+        else:
+            body.block(f"if not ({condition}):", otherwise)
+
+    def _dispatch(self, branches: list[object], var: str, home: str, body: Body, stack: set[str]) -> bool:
         """`allOf` of `if {K: const C, required K} then S` branches on one key K, as a lookup by C.
 
-        The templates and frames pick their shape this way; testing a dozen `if`s one by one is slow.
+        The templates and frames pick their shape this way, and testing a dozen `if`s one by one is slow.
+        Only for an object ``var`` (the caller proves it): for anything else every `if` holds vacuously.
+        Writes nothing and returns False when the branches have another shape.
         """
-        key: str | None = None
-        by_value: dict[str, list[Check]] = {}
+        field: str | None = None
+        by_value: dict[str, list[object]] = {}
         for branch in branches:
-            if not isinstance(branch, dict) or set(branch) != {"if", "then"}:
-                return None
+            if not isinstance(branch, dict) or branch.keys() - _ANNOTATIONS != {"if", "then"}:
+                return False
             condition = branch["if"]
-            if not isinstance(condition, dict) or set(condition) != {"properties", "required"}:
-                return None
+            if not isinstance(condition, dict) or condition.keys() - _ANNOTATIONS != _CONDITION:
+                return False
             properties, required = condition["properties"], condition["required"]
             if not isinstance(properties, dict) or len(properties) != 1:
-                return None
-            ((name, const_schema),) = properties.items()
-            if not isinstance(const_schema, dict) or set(const_schema) != {"const"}:
-                return None
-            const = const_schema["const"]
-            if required != [name] or not isinstance(const, str) or key not in (None, name):
-                return None
-            key = name
-            by_value.setdefault(const, []).append(self._node(branch["then"], home))
-        if key is None:
-            return None
-        field = key
-        table = {value: _all(checks) for value, checks in by_value.items()}
-
-        def dispatch(instance: object) -> bool:
-            if not isinstance(instance, dict):
-                return True
-            chosen = instance.get(field, _MISSING)
-            if not isinstance(chosen, str):
-                return True  # no branch's `if` holds: each wants the key, and a string
-            then = table.get(chosen)
-            return then is None or then(instance)
-
-        return dispatch
-
-    def _additional(self, value: object, node: dict[str, object], home: str) -> Check:
-        if "patternProperties" in node:
-            raise Unsupported("patternProperties")
-        declared = frozenset(cast("dict[str, object]", node.get("properties", {})))
-        extra = self._node(value, home)
-
-        def additional(instance: object) -> bool:
-            if isinstance(instance, dict):
-                for name, each in instance.items():
-                    if name not in declared and not extra(each):
-                        return False
-            return True
-
-        return additional
-
-    def _if(self, condition: object, then: object, home: str) -> Check | None:
-        if then is None:
-            return None
-        test, consequence = self._node(condition, home), self._node(then, home)
-        return lambda i: not test(i) or consequence(i)
-
-
-_MISSING = object()
-# JSON types that are one Python type exactly (bool cannot be subclassed; numbers are not: bool is an int).
-_PLAIN_TYPES: dict[object, type] = {"string": str, "object": dict, "array": list, "boolean": bool}
-
-
-def _plain_type(node: object) -> object:
-    """The type name of a schema that is `{"type": name}` and nothing else (annotations aside), else None."""
-    if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-        return None
-    if any(key != "type" and key not in _ANNOTATIONS for key in node):
-        return None
-    return node["type"]
-
-
-_TYPE_CHECKS: dict[str, Check] = {
-    "object": lambda i: isinstance(i, dict),
-    "array": lambda i: isinstance(i, list),
-    "string": lambda i: isinstance(i, str),
-    "boolean": lambda i: isinstance(i, bool),
-    "null": lambda i: i is None,
-}
-
-
-def _all(parts: list[Check]) -> Check:
-    if not parts:
-        return _always
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
-        return lambda i: first(i) and second(i)
-
-    def every(instance: object) -> bool:
-        # A loop, not all(<generator>): this runs for every node of every reply.
-        for part in parts:  # noqa: SIM110
-            if not part(instance):
                 return False
+            ((name, const_schema),) = properties.items()
+            if not isinstance(const_schema, dict) or const_schema.keys() - _ANNOTATIONS != {"const"}:
+                return False
+            const = const_schema["const"]
+            if required != [name] or not isinstance(const, str) or field not in (None, name):
+                return False
+            field = name
+            by_value.setdefault(const, []).append(branch["then"])
+        if field is None:
+            return False
+        entries = []
+        for const, thens in by_value.items():
+            emit = self._emit_all(thens, home, stack)
+            entries.append(f"{literal(const)}: {self._function(('then', *map(id, thens), home), emit)}")
+        table = self._fresh("_t")
+        self._tables.append(f"{table} = {{{', '.join(entries)}}}")
+        chosen, then = self._fresh("v"), self._fresh("f")
+        # Only a string value can equal a branch's string (no `if` holds for a missing key or another type).
+        body.line(f"{chosen} = {var}.get({literal(field)})")
+        inner = body.nested()
+        inner.line(f"{then} = {table}.get({chosen})")
+        inner.line(f"if {then} is not None and not {then}({var}): return False")
+        body.block(f"if isinstance({chosen}, str):", inner)
         return True
 
-    return every
+    def _emit_all(self, nodes: list[object], home: str, stack: set[str]) -> Emit:
+        """A body that checks an object ``x`` against every one of ``nodes``."""
+
+        def emit(body: Body) -> None:
+            for node in nodes:
+                self._emit(node, "x", home, "object", body, stack)
+
+        return emit
 
 
-def _type(value: object) -> Check:
-    names = tuple(cast("list[str]", value)) if isinstance(value, list) else (cast("str", value),)
-    for name in names:
-        is_type(name, None)  # raises Unsupported for a type name we do not know
-    if len(names) == 1:
-        only = names[0]
-        return _TYPE_CHECKS.get(only) or (lambda i: is_type(only, i))
-    return lambda i: any(is_type(name, i) for name in names)
+# The keywords of a dispatchable branch's `if`.
+_CONDITION = frozenset({"properties", "required"})
 
 
-def _bound(key: str, value: object) -> Check:
-    if key in ("minLength", "maxLength") and isinstance(value, int):
-        if key == "minLength":
-            return lambda i: not isinstance(i, str) or len(i) >= value
-        return lambda i: not isinstance(i, str) or len(i) <= value
-    if key in ("minItems", "maxItems") and isinstance(value, int):
-        if key == "minItems":
-            return lambda i: not isinstance(i, list) or len(i) >= value
-        return lambda i: not isinstance(i, list) or len(i) <= value
-    if key in ("minProperties", "maxProperties") and isinstance(value, int):
-        if key == "minProperties":
-            return lambda i: not isinstance(i, dict) or len(i) >= value
-        return lambda i: not isinstance(i, dict) or len(i) <= value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _number_bound(key, value)
-    if key == "pattern" and isinstance(value, str):
-        pattern = re.compile(value)
-        return lambda i: not isinstance(i, str) or pattern.search(i) is not None
-    raise Unsupported(f"keyword {key!r}")
-
-
-def _number_bound(key: str, value: float) -> Check:
-    if key == "minimum":
-        return lambda i: not is_type("number", i) or cast("float", i) >= value
-    if key == "exclusiveMinimum":
-        return lambda i: not is_type("number", i) or cast("float", i) > value
-    if key == "maximum":
-        return lambda i: not is_type("number", i) or cast("float", i) <= value
-    raise Unsupported(f"keyword {key!r}")
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list) or not value:
+        raise Unsupported(f"list {value!r}")
+    return cast("list[object]", value)
 
 
 def _pointer(document: object, fragment: str) -> object:
@@ -373,7 +557,7 @@ def compile_check(documents: Mapping[str, object], name: str) -> Check | None:
     """The quick check for schema ``name``, or None when it uses a keyword not covered here."""
     try:
         return Compiler(documents).check(name)
-    except (Unsupported, KeyError, IndexError, ValueError, re.error):
+    except (Unsupported, KeyError, IndexError, ValueError, TypeError, re.error):
         return None
 
 
