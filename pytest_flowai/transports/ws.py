@@ -411,6 +411,11 @@ class SocketTransport(Transport):
         if self._drop is None:
             raise TransportError("the connection closed while sending", url=self._config.url)
 
+    def has_queued(self) -> bool:
+        """Whether a reply, notice, drop or failure waits for ``receive``: frames are read as they arrive,
+        so with none queued a wait of 0 seconds would return None."""
+        return bool(self._inbox)
+
     async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
         """The next reply or notice; ``None`` when nothing arrived within ``timeout``."""
         self._check_open()
