@@ -412,8 +412,8 @@ class SocketTransport(Transport):
             raise TransportError("the connection closed while sending", url=self._config.url)
 
     def has_queued(self) -> bool:
-        """Whether a reply, notice, drop or failure waits for ``receive``: frames are read as they arrive,
-        so with none queued a wait of 0 seconds would return None."""
+        """Whether a reply, notice, drop or failure waits for ``receive`` (frames are handled as soon as the
+        loop reads them; one not read yet is not waited for by a wait of 0 seconds)."""
         return bool(self._inbox)
 
     async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109
