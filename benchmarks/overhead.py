@@ -7,7 +7,8 @@ bare client stops at the first `message.received` frame; the plugin runs with `s
 once its expectation is met (the settle wait is a spec's choice, not the code's cost). The bare client sends
 the body the plugin sends (its default originator; over the socket its empty metadata too), so both ask the
 server for the same work. The two sides take turns round by round, so a change in the machine's load
-during the run falls on both.
+during the run falls on both. Every plugin conversation is a spec loaded afresh (before the clock starts), as
+in a suite, where each turn runs once: nothing the runner prepares for a turn serves a later run.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import websockets
 from common import CLIENT_ID, Bot, emulator, line, note
 
 from pytest_flowai.options import Options
+from pytest_flowai.secret import secret_or_none
 from pytest_flowai.session import FlowaiSession, Job
 from pytest_flowai.spec import load_spec_text
 from pytest_flowai.spec.model import Conversation
@@ -79,7 +81,7 @@ def session_for(bot: Bot, transport: str) -> FlowaiSession:
     options = Options(
         url=bot.url,
         client_id=CLIENT_ID,
-        api_key=bot.api_key,
+        api_key=secret_or_none(bot.api_key),
         transport=transport,
         timeout=10.0,
         settle=0.0,
@@ -89,8 +91,13 @@ def session_for(bot: Bot, transport: str) -> FlowaiSession:
     return FlowaiSession(options=options)
 
 
-def plugin(session: FlowaiSession, conversation: Conversation, transport: str, tag: str) -> None:
-    for n in range(CONVERSATIONS):
+def fresh(turns: int, runs: int) -> Iterator[list[Conversation]]:
+    """For each of ``runs`` runs, ``CONVERSATIONS`` conversations of ``turns`` turns, each loaded afresh."""
+    return iter([[spec(turns) for _ in range(CONVERSATIONS)] for _ in range(runs)])
+
+
+def plugin(session: FlowaiSession, conversations: list[Conversation], transport: str, tag: str) -> None:
+    for n, conversation in enumerate(conversations):
         outcome = session.result(Job(key=f"{tag}-{n}", conversation=conversation, transport=transport))
         if outcome.error is not None:
             raise outcome.error
@@ -127,7 +134,7 @@ def marginal_pair(
 
 def measure(bot: Bot, transport: str, rounds: int) -> None:
     """Print the marginal wall and CPU ratios of one transport."""
-    short, long = spec(SHORT), spec(LONG)
+    shorts, longs = fresh(SHORT, rounds), fresh(LONG, rounds + 1)
     bare = bare_rest if transport == "rest" else bare_socket
     session = session_for(bot, transport)
     count = iter(range(10**6))
@@ -138,7 +145,7 @@ def measure(bot: Bot, transport: str, rounds: int) -> None:
     try:
         # Warm up both sides (imports, schema compilation, the first connections).
         asyncio.run(bare(bot, 2, "warm"))
-        plugin(session, long, transport, "warm")
+        plugin(session, next(longs), transport, "warm")
         (base_wall, base_cpu), (ours_wall, ours_cpu) = marginal_pair(
             (
                 (
@@ -146,8 +153,8 @@ def measure(bot: Bot, transport: str, rounds: int) -> None:
                     lambda: asyncio.run(bare(bot, LONG, tag("b"))),
                 ),
                 (
-                    lambda: plugin(session, short, transport, tag("p")),
-                    lambda: plugin(session, long, transport, tag("p")),
+                    lambda: plugin(session, next(shorts), transport, tag("p")),
+                    lambda: plugin(session, next(longs), transport, tag("p")),
                 ),
             ),
             rounds,
