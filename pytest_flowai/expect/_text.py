@@ -87,6 +87,8 @@ class Regex:
 
     def groups(self, text: str) -> dict[str, JSON]:
         """The named groups that took part in the match."""
+        if not self.pattern.groupindex:
+            return {}  # no named group: spare searching again
         found = self.pattern.search(text)
         if found is None:
             return {}

@@ -153,6 +153,8 @@ class TurnMatcher:
     @property
     def satisfied(self) -> bool:
         """Every entry can be assigned a bubble now, extras aside (then the runner waits `settle`)."""
+        if len(self._bubbles) < len(self.entries):
+            return False  # each entry takes a bubble of its own: too few have come
         return len(self._assign()) == len(self.entries)
 
     def _assign(self) -> dict[int, int]:
