@@ -86,17 +86,18 @@ class _Timing:
     unordered: bool
 
 
-def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _Timing:
-    def pick(turn_value: float | None, spec_value: float | None, default: float) -> float:
-        if turn_value is not None:
-            return turn_value
-        return spec_value if spec_value is not None else default
+def _pick(turn_value: float | None, spec_value: float | None, default: float) -> float:
+    if turn_value is not None:
+        return turn_value
+    return spec_value if spec_value is not None else default
 
+
+def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _Timing:
     return _Timing(
-        timeout=pick(turn.timeout, conversation.timeout, settings.timeout),
-        settle=pick(turn.settle, conversation.settle, settings.settle),
-        silence=pick(turn.silence, conversation.silence, settings.silence),
-        patience=pick(turn.patience, conversation.patience, settings.patience),
+        timeout=_pick(turn.timeout, conversation.timeout, settings.timeout),
+        settle=_pick(turn.settle, conversation.settle, settings.settle),
+        silence=_pick(turn.silence, conversation.silence, settings.silence),
+        patience=_pick(turn.patience, conversation.patience, settings.patience),
         extra=turn.extra or conversation.extra or ExtraMode.FAIL,
         unordered=bool(turn.unordered),
     )
@@ -169,9 +170,9 @@ class ConversationRunner:
         self._turn_drop = None
         try:
             message = message_of(turn.action, self.variables, self.settings.env)
-            params = interpolate(dict(turn.params), self.variables, self.settings.env)
-            originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
-            metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
+            params = self._filled(turn.params)
+            originator = self._filled(turn.originator)
+            metadata = self._filled(turn.metadata)
             entries, forbid = self._compile(turn.expect or ()), self._compile(turn.forbid)
         # The spec's mistake, not the bot's: said as a spec error, with what the bot said so far.
         except UndefinedVariable as exc:
@@ -212,6 +213,12 @@ class ConversationRunner:
             self._pass(turn, timing)
             return
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
+
+    def _filled(self, mapping: Mapping[str, JSON]) -> JSON:
+        """A turn's mapping (params, originator, metadata) with this conversation's variables filled in."""
+        if not mapping:
+            return {}  # most turns give none: nothing to copy or walk
+        return interpolate(dict(mapping), self.variables, self.settings.env)
 
     def _compile(self, entries: tuple[ExpectEntry, ...]) -> list[Expectation]:
         """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
