@@ -293,7 +293,10 @@ class ConversationRunner:
             return None
         deadline = self._clock() + max(wait, 0.0)
         while True:
-            item = await transport.receive(max(deadline - self._clock(), 0.0))
+            left = max(deadline - self._clock(), 0.0)
+            if not left and not transport.has_queued():
+                return None  # no time to wait and nothing at hand (a settle of 0): spare a loop round
+            item = await transport.receive(left)
             if item is not None and self._clock is not time.monotonic:
                 # Transports stamp arrivals with time.monotonic(): carry the stamp over as its age, read now.
                 item = dataclasses.replace(item, at=self._clock() - (time.monotonic() - item.at))
