@@ -301,6 +301,22 @@ def test_all_of_captures_its_regex_groups_and_any_of_captures_none() -> None:
     assert entry({"text": either}).captures(reply) == {}
 
 
+def test_a_turns_result_carries_the_captures_of_every_matched_entry() -> None:
+    """The verdict on a turn holds what its matched entries define (regex groups, alone or in `all_of`, and
+    `save`), and nothing from entries that define nothing."""
+    entries: list[Mapping[str, JSON]] = [
+        {"text": {"regex": r"Order (?P<order>\d+)"}},
+        {"text": {"all_of": [{"regex": r"for (?P<name>\w+)"}, {"contains": "for"}]}},
+        {"text": {"contains": "Total"}, "save": {"total": "payload.text"}},
+        {"text": {"regex": r"Bye"}},
+        {"text": {"any_of": [{"regex": r"(?P<never>Thanks)"}, "x"]}},
+    ]
+    responses = [text("Order 4711"), text("for Anna"), text("Total 9"), text("Bye"), text("Thanks")]
+    result = run_turn(entries, responses).result()
+    assert result.ok
+    assert dict(result.captures) == {"order": "4711", "name": "Anna", "total": "Total 9"}
+
+
 # -- quick replies, buttons, card ----------------------------------------------------------------------------
 
 

@@ -234,6 +234,13 @@ def groups(test: TextTest, text: str) -> dict[str, JSON]:
     return captured
 
 
+def captures_any(test: TextTest) -> bool:
+    """Whether `groups` can find anything for ``test``: a regex with a named group, alone or in all_of."""
+    if isinstance(test, Regex):
+        return bool(test.pattern.groupindex)
+    return isinstance(test, AllOf) and any(captures_any(inner) for inner in test.tests)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TextMatcher:
     """The `text` key: a test applied to ``payload.text``."""
