@@ -127,7 +127,7 @@ class TurnMatcher:
         self.entries = tuple(entries)
         self.forbid = tuple(forbid)
         self.unordered = unordered
-        self.extra = ExtraMode(extra)
+        self.extra = extra if type(extra) is ExtraMode else ExtraMode(extra)
         self.forbidden: ForbiddenReply | None = None
         self._bubbles: list[Bubble] = []
         # _mismatches[j][i]: how bubble j differs from entry i; each pair is checked once, when j arrives.
