@@ -46,13 +46,13 @@ from pytest_flowai.transports.base import (
     Incoming,
     Listening,
     Notice,
-    OutgoingKind,
     Transport,
     TransportConfig,
 )
 from pytest_flowai.transports.controls import Controls
 from pytest_flowai.transports.outgoing import build_outgoing, describe_outgoing
 from pytest_flowai.turn_message import message_of
+from pytest_flowai.turn_plan import Message, Plan, Timing, plan_of
 
 if TYPE_CHECKING:
     from pytest_flowai.transports.hub import WebhookHub
@@ -74,32 +74,8 @@ class RunSettings:
     env: Mapping[str, str] = field(default_factory=lambda: SecretEnv(os.environ), repr=False)
     # The session's webhook receiver, for the transports in WEBHOOK_KINDS (None: not available).
     hub: WebhookHub | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Timing:
-    timeout: float
-    settle: float
-    silence: float
-    patience: float
-    extra: ExtraMode
-    unordered: bool
-
-
-def _timing(turn: Turn, conversation: Conversation, settings: RunSettings) -> _Timing:
-    def pick(turn_value: float | None, spec_value: float | None, default: float) -> float:
-        if turn_value is not None:
-            return turn_value
-        return spec_value if spec_value is not None else default
-
-    return _Timing(
-        timeout=pick(turn.timeout, conversation.timeout, settings.timeout),
-        settle=pick(turn.settle, conversation.settle, settings.settle),
-        silence=pick(turn.silence, conversation.silence, settings.silence),
-        patience=pick(turn.patience, conversation.patience, settings.patience),
-        extra=turn.extra or conversation.extra or ExtraMode.FAIL,
-        unordered=bool(turn.unordered),
-    )
+    # Each turn's Plan, by the turn's id (the turn is kept beside it, so the id cannot be reused).
+    plans: dict[int, tuple[Turn, Plan]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 # -- the runner --
@@ -164,15 +140,20 @@ class ConversationRunner:
 
     async def run_turn(self, turn: Turn) -> None:
         """Run one turn: send, collect and check; raises TurnFailed, TransportError or SpecRunError."""
-        timing = _timing(turn, self.conversation, self.settings)
+        plan = self._plan(turn)
+        timing = plan.timing
         self._unasked = []
         self._turn_drop = None
         try:
-            message = message_of(turn.action, self.variables, self.settings.env)
-            params = interpolate(dict(turn.params), self.variables, self.settings.env)
-            originator = interpolate(dict(turn.originator), self.variables, self.settings.env)
-            metadata = interpolate(dict(turn.metadata), self.variables, self.settings.env)
-            entries, forbid = self._compile(turn.expect or ()), self._compile(turn.forbid)
+            if plan.fixed:
+                message = plan.message
+            else:
+                message = message_of(turn.action, self.variables, self.settings.env)
+            params = self._filled(turn.params)
+            originator = self._filled(turn.originator)
+            metadata = self._filled(turn.metadata)
+            entries = plan.entries if plan.entries is not None else self._compile(turn.expect or ())
+            forbid = plan.forbid if plan.forbid is not None else self._compile(turn.forbid)
         # The spec's mistake, not the bot's: said as a spec error, with what the bot said so far.
         except UndefinedVariable as exc:
             self._spec_mistake(turn, undefined_reason(exc.name), exc, hint=undefined_hint(exc.name))
@@ -213,18 +194,35 @@ class ConversationRunner:
             return
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
-    def _compile(self, entries: tuple[ExpectEntry, ...]) -> list[Expectation]:
+    def _plan(self, turn: Turn) -> Plan:
+        plans = self.settings.plans
+        known = plans.get(id(turn))
+        if known is not None and known[0] is turn and known[1].conversation is self.conversation:
+            return known[1]
+        plan = plan_of(turn, self.conversation, self.settings)
+        # Kept only for a spec's own turns (looked for once, on the miss): the fixture's come one by one.
+        if any(each is turn for each in self.conversation.turns):
+            plans[id(turn)] = (turn, plan)
+        return plan
+
+    def _filled(self, mapping: Mapping[str, JSON]) -> JSON:
+        """A turn's mapping (params, originator, metadata) with this conversation's variables filled in."""
+        if not mapping:
+            return {}  # most turns give none: nothing to copy or walk
+        return interpolate(dict(mapping), self.variables, self.settings.env)
+
+    def _compile(self, entries: tuple[ExpectEntry, ...]) -> tuple[Expectation, ...]:
         """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
-        return [template_of(entry).fill(self.variables, self.settings.env) for entry in entries]
+        return tuple(template_of(entry).fill(self.variables, self.settings.env) for entry in entries)
 
     async def _act(
         self,
         turn: Turn,
-        message: tuple[OutgoingKind, JSON] | None,
+        message: Message,
         params: JSONObject,
         originator: JSONObject,
         metadata: JSONObject,
-        timing: _Timing,
+        timing: Timing,
     ) -> None:
         now = self._clock()
         if message is not None:
@@ -256,7 +254,7 @@ class ConversationRunner:
                 return  # a message action, sent above
         self.transcript.add(Sent(turn=turn.index, text=text, at=now))
 
-    async def _controls_for(self, timing: _Timing) -> Controls:
+    async def _controls_for(self, timing: Timing) -> Controls:
         if self.transport_kind in WEBHOOK_KINDS:
             # Its webhook events (paused, resumed, takeover) come through the transport's inbox.
             await self._ensure_transport(timing.timeout)
@@ -286,7 +284,10 @@ class ConversationRunner:
             return None
         deadline = self._clock() + max(wait, 0.0)
         while True:
-            item = await transport.receive(max(deadline - self._clock(), 0.0))
+            left = max(deadline - self._clock(), 0.0)
+            if not left and not transport.has_queued():
+                return None  # no time to wait and nothing at hand (a settle of 0): spare a loop round
+            item = await transport.receive(left)
             if item is not None and self._clock is not time.monotonic:
                 # Transports stamp arrivals with time.monotonic(): carry the stamp over as its age, read now.
                 item = dataclasses.replace(item, at=self._clock() - (time.monotonic() - item.at))
@@ -312,9 +313,7 @@ class ConversationRunner:
                 continue
             return item
 
-    async def _collect(
-        self, turn: Turn, matcher: TurnMatcher, timing: _Timing, *, expect_given: bool
-    ) -> bool:
+    async def _collect(self, turn: Turn, matcher: TurnMatcher, timing: Timing, *, expect_given: bool) -> bool:
         """Feed replies to the matcher until it is satisfied and nothing new came for `settle`, the bot fell
         quiet for `patience` with expectations unmet (returns True), or the timeout passed."""
         transport = self._transport
@@ -364,7 +363,7 @@ class ConversationRunner:
         matcher.feed(bubbles)
         return start + len(bubbles)
 
-    async def _listen_for_silence(self, turn: Turn, timing: _Timing, matcher: TurnMatcher) -> None:
+    async def _listen_for_silence(self, turn: Turn, timing: Timing, matcher: TurnMatcher) -> None:
         deadline = self._clock() + timing.silence
         while True:
             item = await self._next(turn, deadline - self._clock())
@@ -395,7 +394,7 @@ class ConversationRunner:
     def _note(self, turn: Turn, text: str) -> None:
         self.transcript.add(Noted(turn=turn.index, text=text, at=self._clock()))
 
-    def _check_unasked(self, turn: Turn, timing: _Timing, result: TurnResult | None = None) -> None:
+    def _check_unasked(self, turn: Turn, timing: Timing, result: TurnResult | None = None) -> None:
         """Replies no expectation may match (another thread's, duplicates) count as extras: under
         `extra: fail` they fail the turn, under `warn` they are a warning."""
         if not self._unasked:
@@ -413,11 +412,11 @@ class ConversationRunner:
         if timing.extra is ExtraMode.WARN:
             self._note(turn, f"warning: {what} arrived and matched no expectation")
 
-    def _pass(self, turn: Turn, timing: _Timing) -> None:
+    def _pass(self, turn: Turn, timing: Timing) -> None:
         self._check_unasked(turn, timing)
         self._end(turn, ok=True)
 
-    def _settle_result(self, turn: Turn, result: TurnResult, timing: _Timing, *, fell_quiet: bool) -> None:
+    def _settle_result(self, turn: Turn, result: TurnResult, timing: Timing, *, fell_quiet: bool) -> None:
         self._check_unasked(turn, timing, result)
         if not result.ok:
             failure = result.failures[0] if result.failures else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pytest_flowai._json import JSON, JSONObject
-from pytest_flowai.spec.interpolate import interpolate
+from pytest_flowai.spec.interpolate import interpolate, is_template
 from pytest_flowai.spec.model import Action, Event, Location, Media, Say
 from pytest_flowai.transports.base import OutgoingKind
 
@@ -35,4 +35,21 @@ def message_of(
             return None
 
 
-__all__ = ["message_of"]
+def is_fixed(action: Action) -> bool:
+    """Whether ``message_of`` gives the same for any variables: no string of the action holds a placeholder
+    or a ``{{``/``}}`` escape (a control action sends no message at all)."""
+    match action:
+        case Say(text=text):
+            return not is_template(text)
+        case Event(name=name):
+            return not is_template(name)
+        case Location(lat=lat, long=long, title=title):
+            return not any(is_template(value) for value in (lat, long, title) if value is not None)
+        case Media(media_type=media_type, url=url, mime_type=mime_type, title=title):
+            fields = (media_type, url, mime_type, title)
+            return not any(is_template(value) for value in fields if value is not None)
+        case _:
+            return True
+
+
+__all__ = ["is_fixed", "message_of"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from pytest_flowai._json import JSON, JSONObject
 from pytest_flowai.errors import Span, SpecError
 from pytest_flowai.expect import Bubble, Expectation, Mismatch, TurnMatcher, bubbles_of, compile_entry
-from pytest_flowai.expect._assign import assign_any_order
+from pytest_flowai.expect._assign import assign_any_order, assign_in_order
 from pytest_flowai.spec.model import ExtraMode
 
 SPAN = Span(path="specs/test_shop.flowai.yaml", line=12, column=9)
@@ -298,6 +299,22 @@ def test_all_of_captures_its_regex_groups_and_any_of_captures_none() -> None:
     assert entry({"text": both}).captures(reply) == {"order": "4711", "name": "Anna"}
     either: JSON = {"any_of": [{"regex": r"Order (?P<order>\d+)"}, "x"]}
     assert entry({"text": either}).captures(reply) == {}
+
+
+def test_a_turns_result_carries_the_captures_of_every_matched_entry() -> None:
+    """The verdict on a turn holds what its matched entries define (regex groups, alone or in `all_of`, and
+    `save`), and nothing from entries that define nothing."""
+    entries: list[Mapping[str, JSON]] = [
+        {"text": {"regex": r"Order (?P<order>\d+)"}},
+        {"text": {"all_of": [{"regex": r"for (?P<name>\w+)"}, {"contains": "for"}]}},
+        {"text": {"contains": "Total"}, "save": {"total": "payload.text"}},
+        {"text": {"regex": r"Bye"}},
+        {"text": {"any_of": [{"regex": r"(?P<never>Thanks)"}, "x"]}},
+    ]
+    responses = [text("Order 4711"), text("for Anna"), text("Total 9"), text("Bye"), text("Thanks")]
+    result = run_turn(entries, responses).result()
+    assert result.ok
+    assert dict(result.captures) == {"order": "4711", "name": "Anna", "total": "Total 9"}
 
 
 # -- quick replies, buttons, card ----------------------------------------------------------------------------
@@ -756,6 +773,25 @@ def test_unordered_assignment_follows_long_augmenting_chains() -> None:
             fits[i][position[value]] = True
     assignment = assign_any_order(fits, count)
     assert assignment == {i: position[i] for i in range(count)}
+
+
+def test_in_order_assignment_is_the_earliest_complete_one_whenever_one_exists() -> None:
+    """For every fit relation of up to 3 entries and 4 bubbles with a complete in-order assignment, the
+    assignment made is the earliest such one (smallest bubble indexes first), as the order rule says."""
+    for entries in range(1, 4):
+        for bubbles in range(5):
+            for bits in itertools.product((False, True), repeat=entries * bubbles):
+                fits = [list(bits[i * bubbles : (i + 1) * bubbles]) for i in range(entries)]
+                complete = [
+                    chosen
+                    for chosen in itertools.combinations(range(bubbles), entries)
+                    if all(fits[i][j] for i, j in enumerate(chosen))
+                ]
+                assignment = assign_in_order(fits, bubbles)
+                if complete:
+                    assert assignment == dict(enumerate(min(complete)))
+                else:
+                    assert len(assignment) < entries
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,9 @@ def assign_in_order(fits: Sequence[Sequence[bool]], bubble_count: int) -> dict[i
     feasible subsequence; when not, as many entries as possible are placed, so the report names fewest.
     """
     entries = len(fits)
+    greedy = _earliest_in_order(fits, bubble_count)
+    if greedy is not None:
+        return greedy
     # best[i][j]: how many of entries i.. can be placed on bubbles j.. (a longest-common-subsequence table).
     best = [[0] * (bubble_count + 1) for _ in range(entries + 1)]
     for i in range(entries - 1, -1, -1):
@@ -31,6 +34,24 @@ def assign_in_order(fits: Sequence[Sequence[bool]], bubble_count: int) -> dict[i
             j += 1
         else:
             i += 1
+    return assignment
+
+
+def _earliest_in_order(fits: Sequence[Sequence[bool]], bubble_count: int) -> dict[int, int] | None:
+    """Each entry on the first fitting bubble after the previous one's, or None when one finds none.
+
+    When it places every entry this is the earliest feasible subsequence, which the table below would
+    find too (taking the earliest fit leaves the most bubbles to the entries after), without the table.
+    """
+    assignment: dict[int, int] = {}
+    j = 0
+    for i, row in enumerate(fits):
+        while j < bubble_count and not row[j]:
+            j += 1
+        if j == bubble_count:
+            return None
+        assignment[i] = j
+        j += 1
     return assignment
 
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span, SpecError, quote
 from pytest_flowai.expect._matchers import MATCHERS, CardMatcher, Matcher, TypeMatcher
-from pytest_flowai.expect._text import TextMatcher
+from pytest_flowai.expect._text import TextMatcher, captures_any
 from pytest_flowai.expect._values import MISSING, Bubble, Mismatch, PathSteps, parse_path, resolve
 
 _VARIABLE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -47,6 +47,14 @@ class Expectation:
     key_spans: Mapping[str, Span] = field(default_factory=lambda: MappingProxyType({}))
     checks: tuple[_Check, ...] = ()
     saves: tuple[Save, ...] = ()
+    # Whether `captures` can find anything (a `save`, a named group of a `text` regex): most entries define
+    # nothing, and a passing turn need not ask them.
+    captures_any: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        texts = (item.matcher for item in self.checks if isinstance(item.matcher, TextMatcher))
+        found = bool(self.saves) or any(captures_any(matcher.test) for matcher in texts)
+        object.__setattr__(self, "captures_any", found)
 
     def check(self, bubble: Bubble) -> list[Mismatch]:
         """Every way ``bubble`` differs from this entry, in the entry's key order; [] when it matches."""

@@ -89,6 +89,20 @@ def _item_fits(expected: JSON, actual: JSON) -> bool:
     return subset_mismatch(expected, actual, "") is None
 
 
+def _placed_greedily(wanted: tuple[JSON, ...], actual: list[JSON]) -> bool:
+    """Whether each wanted item fits a distinct actual one, each taking the first free fit: when it does,
+    a full assignment exists and the search for a maximum one can be spared (the usual passing case)."""
+    free = list(actual)
+    for want in wanted:
+        for index, got in enumerate(free):
+            if _item_fits(want, got):
+                del free[index]
+                break
+        else:
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemsMatcher:
     """`quickReplies` / `buttons`: the exact list in order, or (``subset``) these present in any order."""
@@ -118,6 +132,8 @@ class ItemsMatcher:
         return None
 
     def _check_subset(self, actual: list[JSON]) -> Mismatch | None:
+        if _placed_greedily(self.items, actual):
+            return None
         fits = [[_item_fits(want, got) for got in actual] for want in self.items]
         placed = assign_any_order(fits, len(actual))
         for index, want in enumerate(self.items):

@@ -63,6 +63,11 @@ class EntryTemplate:
             # Compiled whole at each run, so which error a run reports stays as it was (filling first).
             self._parts = None
 
+    @property
+    def fixed(self) -> Expectation | None:
+        """The compiled entry when no variable can change it (what every `fill` returns); else None."""
+        return self._fixed
+
     def _where(self, key: str) -> Span:
         return self._key_spans.get(key, self._span)
 

@@ -87,6 +87,8 @@ class Regex:
 
     def groups(self, text: str) -> dict[str, JSON]:
         """The named groups that took part in the match."""
+        if not self.pattern.groupindex:
+            return {}  # no named group: spare searching again
         found = self.pattern.search(text)
         if found is None:
             return {}
@@ -230,6 +232,13 @@ def groups(test: TextTest, text: str) -> dict[str, JSON]:
         for inner in test.tests:
             captured.update(groups(inner, text))
     return captured
+
+
+def captures_any(test: TextTest) -> bool:
+    """Whether `groups` can find anything for ``test``: a regex with a named group, alone or in all_of."""
+    if isinstance(test, Regex):
+        return bool(test.pattern.groupindex)
+    return isinstance(test, AllOf) and any(captures_any(inner) for inner in test.tests)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -127,7 +127,7 @@ class TurnMatcher:
         self.entries = tuple(entries)
         self.forbid = tuple(forbid)
         self.unordered = unordered
-        self.extra = ExtraMode(extra)
+        self.extra = extra if type(extra) is ExtraMode else ExtraMode(extra)
         self.forbidden: ForbiddenReply | None = None
         self._bubbles: list[Bubble] = []
         # _mismatches[j][i]: how bubble j differs from entry i; each pair is checked once, when j arrives.
@@ -138,7 +138,7 @@ class TurnMatcher:
     def feed(self, bubbles: Sequence[Bubble]) -> None:
         """Take bubbles that just arrived, in arrival order."""
         for bubble in bubbles:
-            if self.forbidden is None:
+            if self.forbid and self.forbidden is None:
                 self.forbidden = self._forbidden(bubble)
             self._bubbles.append(bubble)
             self._mismatches.append(tuple(tuple(entry.check(bubble)) for entry in self.entries))
@@ -153,6 +153,8 @@ class TurnMatcher:
     @property
     def satisfied(self) -> bool:
         """Every entry can be assigned a bubble now, extras aside (then the runner waits `settle`)."""
+        if len(self._bubbles) < len(self.entries):
+            return False  # each entry takes a bubble of its own: too few have come
         return len(self._assign()) == len(self.entries)
 
     def _assign(self) -> dict[int, int]:
@@ -165,20 +167,33 @@ class TurnMatcher:
     def result(self) -> TurnResult:
         """The verdict on what arrived so far."""
         assignment = self._assign()
+        bubbles = self._bubbles
+        pairs = sorted(assignment.items())
         used = set(assignment.values())
-        failures = tuple(self._failure(i, used) for i in range(len(self.entries)) if i not in assignment)
-        extras = tuple(bubble for j, bubble in enumerate(self._bubbles) if j not in used)
+        # A turn that passed has every entry placed, and usually no bubble left over: nothing to search.
+        failures = (
+            tuple(self._failure(i, used) for i in range(len(self.entries)) if i not in assignment)
+            if len(assignment) < len(self.entries)
+            else ()
+        )
+        extras = (
+            tuple(bubble for j, bubble in enumerate(bubbles) if j not in used)
+            if len(used) < len(bubbles)
+            else ()
+        )
         captures: dict[str, JSON] = {}
-        for i, j in sorted(assignment.items()):
-            captures.update(self.entries[i].captures(self._bubbles[j]))
+        for i, j in pairs:
+            entry = self.entries[i]
+            if entry.captures_any:
+                captures.update(entry.captures(bubbles[j]))
         return TurnResult(
             ok=self.forbidden is None and not failures and not (extras and self.extra is ExtraMode.FAIL),
-            matches=tuple((i, self._bubbles[j].index) for i, j in sorted(assignment.items())),
+            matches=tuple((i, bubbles[j].index) for i, j in pairs),
             failures=failures,
             extras=extras,
             extra_mode=self.extra,
             captures=MappingProxyType(captures),
-            received=tuple(self._bubbles),
+            received=tuple(bubbles),
             forbidden=self.forbidden,
         )
 

@@ -88,6 +88,8 @@ def interpolate(value: JSON, variables: Mapping[str, JSON], env: Mapping[str, st
         UndefinedVariable: a placeholder names nothing known.
     """
     if isinstance(value, str):
+        if "{" not in value and "}" not in value:
+            return value  # the usual case: nothing to fill or unescape, so spare both regexes
         whole = _WHOLE.fullmatch(value)
         if whole:
             return lookup(whole.group(1), variables, env)

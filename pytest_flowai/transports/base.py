@@ -178,6 +178,11 @@ class Transport(Protocol):
         """Close the connection; safe to call twice."""
         ...
 
+    def has_queued(self) -> bool:
+        """Whether ``receive`` may have an item at hand; False only when it certainly has none, so a wait
+        of 0 seconds can end without a round of the event loop. This default cannot tell: True."""
+        return True
+
     async def __aenter__(self) -> Self:
         return self
 

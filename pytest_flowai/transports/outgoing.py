@@ -65,17 +65,29 @@ def build_outgoing(
     """The ``Outgoing`` of ``kind`` for a turn's value: the text or event name, or a location's or media's
     fields (a mapping). An empty originator is filled in by ``Outgoing.wire_originator``, as the SDK would.
     """
+    # Most turns give no params, originator or metadata: an empty one needs no shaping.
+    wired_originator = wire_originator_fields(originator) if originator else {}
+    wired_metadata = wire_metadata_fields(metadata) if metadata else {}
+    wired_params = wire_params(params) if params else {}
+    if kind is OutgoingKind.TEXT:
+        # The usual message, built without the partial below.
+        return Outgoing(
+            kind=kind,
+            thread_id=thread_id,
+            speech=_text(value),
+            originator=wired_originator,
+            metadata=wired_metadata,
+            params=wired_params,
+        )
     message = functools.partial(
         Outgoing,
         thread_id=thread_id,
-        originator=wire_originator_fields(originator),
-        metadata=wire_metadata_fields(metadata),
-        params=wire_params(params),
+        originator=wired_originator,
+        metadata=wired_metadata,
+        params=wired_params,
     )
     fields = value if isinstance(value, dict) else {}
     match kind:
-        case OutgoingKind.TEXT:
-            return message(kind=kind, speech=_text(value))
         case OutgoingKind.EVENT:
             return message(kind=kind, event_name=_text(value))
         case OutgoingKind.LOCATION:
