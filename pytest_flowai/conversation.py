@@ -115,14 +115,18 @@ class ConversationRunner:
         # of the connection that lost its replies, if one happened.
         self._unasked: list[str] = []
         self._turn_drop: str | None = None
+        self._own_turns: frozenset[int] | None = None  # ids of the conversation's turns, on first need
+        self._upcoming: Turn | None = None  # the turn `run` runs next, planned once this one is sent
 
     @property
     def transport_kind(self) -> str:
         return self.transcript.transport
 
     async def run(self) -> Transcript:
+        turns = self.conversation.turns
         try:
-            for turn in self.conversation.turns:
+            for index, turn in enumerate(turns):
+                self._upcoming = turns[index + 1] if index + 1 < len(turns) else None
                 await self.run_turn(turn)
         finally:
             await self.aclose()
@@ -164,6 +168,7 @@ class ConversationRunner:
             await self._act(
                 turn, message, _as_object(params), _as_object(originator), _as_object(metadata), timing
             )
+            self._plan_upcoming()  # a control action sends no message: plan the next turn now
             if turn.action.kind.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
                 return
@@ -200,10 +205,19 @@ class ConversationRunner:
         if known is not None and known[0] is turn and known[1].conversation is self.conversation:
             return known[1]
         plan = plan_of(turn, self.conversation, self.settings)
-        # Kept only for a spec's own turns (looked for once, on the miss): the fixture's come one by one.
-        if any(each is turn for each in self.conversation.turns):
+        # Kept only for a spec's own turns: the fixture's come one by one, each run once.
+        if self._own_turns is None:
+            self._own_turns = frozenset(id(each) for each in self.conversation.turns)
+        if id(turn) in self._own_turns:
             plans[id(turn)] = (turn, plan)
         return plan
+
+    def _plan_upcoming(self) -> None:
+        """Plan the turn ``run`` runs next (timings, message, compiled entries): called while the server
+        works on this turn's message, so the next send does not wait for it."""
+        upcoming, self._upcoming = self._upcoming, None
+        if upcoming is not None:
+            self._plan(upcoming)
 
     def _filled(self, mapping: Mapping[str, JSON]) -> JSON:
         """A turn's mapping (params, originator, metadata) with this conversation's variables filled in."""
@@ -232,7 +246,7 @@ class ConversationRunner:
             )
             transport = await self._ensure_transport(timing.timeout)
             self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(outgoing), at=now))
-            await transport.send(outgoing, timeout=timing.timeout)
+            await transport.send(outgoing, timeout=timing.timeout, on_sent=self._plan_upcoming)
             return
         match turn.action:
             case Wait(seconds=seconds):

@@ -6,6 +6,7 @@ Pure: imports nothing but our leaf modules.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ _PART = re.compile(r"(?P<name>[^.\[\]\s]+)(?P<indexes>(?:\[\d+\])*)")
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
+@functools.lru_cache(maxsize=1024)  # specs name few paths, over and over (`text`, `step`, `quickReplies`)
 def parse_path(text: str) -> PathSteps | None:
     """``payload.quickReplies[0].value`` as steps, or None when the text is not such a path."""
     steps: list[str | int] = []

@@ -28,7 +28,8 @@ def placeholders(text: str) -> list[str]:
 def is_template(value: JSON) -> bool:
     """Whether interpolation can change ``value``: a string in it holds a placeholder or a ``{{``/``}}``."""
     if isinstance(value, str):
-        return _TOKEN.search(value) is not None
+        # Most values hold no brace at all: two substring tests cost less than the scanner.
+        return ("{" in value or "}" in value) and _TOKEN.search(value) is not None
     if isinstance(value, dict):
         return any(is_template(item) for item in value.values())
     if isinstance(value, list):

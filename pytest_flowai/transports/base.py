@@ -15,6 +15,8 @@ from pytest_flowai.secret import MASK, Secret, secret_or_none
 from pytest_flowai.secret import redact as redact_all
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_flowai._json import JSONObject
 
 # The default cap on one socket frame or one HTTP body; Flow.ai's replies are kilobytes.
@@ -166,8 +168,17 @@ class Transport(Protocol):
     name: str
     streaming: bool
 
-    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
-        """Send one message; returns once the server has accepted it. Raises ``TransportError``."""
+    async def send(
+        self,
+        message: Outgoing,
+        *,
+        timeout: float,  # noqa: ASYNC109
+        on_sent: Callable[[], object] | None = None,
+    ) -> None:
+        """Send one message; returns once the server has accepted it. Raises ``TransportError``.
+
+        ``on_sent`` is called once, when the message is on its way and the server's answer is awaited (at
+        the latest before returning): the caller's own work done there overlaps the server's."""
         ...
 
     async def receive(self, timeout: float) -> Incoming | Notice | None:  # noqa: ASYNC109

@@ -26,6 +26,8 @@ from pytest_flowai.transports.base import (
 from pytest_flowai.transports.http import HttpAnswer, failed_status, new_http_client, request, thread_path
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_flowai._json import JSONObject
 
 
@@ -132,7 +134,13 @@ class RestTransport(Transport):
     def __repr__(self) -> str:
         return f"RestTransport(url={self._config.url!r})"
 
-    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
+    async def send(
+        self,
+        message: Outgoing,
+        *,
+        timeout: float,  # noqa: ASYNC109
+        on_sent: Callable[[], object] | None = None,
+    ) -> None:
         """Send ``message`` and queue the reply; a 429 whose ``Retry-After`` fits in ``timeout`` is retried
         once (said in a ``Notice``). Any other failure, 5xx included, is not retried."""
         if self._closed:
@@ -140,6 +148,8 @@ class RestTransport(Transport):
         what = f"sending a {message.kind.value} message"
         deadline = time.monotonic() + timeout
         answer = await self._post(message, what, timeout)
+        if on_sent is not None:
+            on_sent()  # the answer is the reply: nothing of the server's to overlap
         if answer.status == 429:
             wait = retry_after_seconds(answer.retry_after)
             left = deadline - time.monotonic()

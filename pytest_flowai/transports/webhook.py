@@ -15,6 +15,8 @@ from pytest_flowai.transports.http import new_http_client, request, thread_path
 from pytest_flowai.transports.rest import rest_payload
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from pytest_flowai._json import JSONObject
@@ -91,7 +93,13 @@ class _WebhookTransport(Transport):
             return None
         return f"no webhook delivery within {timeout:g}s; {self._hub.where()}"
 
-    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
+    async def send(
+        self,
+        message: Outgoing,
+        *,
+        timeout: float,  # noqa: ASYNC109
+        on_sent: Callable[[], object] | None = None,
+    ) -> None:
         if self._closed:
             raise TransportError(f"the {self.name} transport is closed", url=self._config.url)
         self.listen(message.thread_id)
@@ -110,6 +118,8 @@ class _WebhookTransport(Transport):
             what=what,
         )
         answer.checked_body(what, "rest.ok")
+        if on_sent is not None:
+            on_sent()  # accepted: the replies come by webhook, after this returns
 
     def _request(self, message: Outgoing) -> tuple[str, JSONObject]:
         return f"rest/v1/messages/{thread_path(message.thread_id)}", {"payload": rest_payload(message)}

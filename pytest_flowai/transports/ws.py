@@ -10,6 +10,7 @@ import contextlib
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -351,8 +352,15 @@ class SocketTransport(Transport):
         if self._closing:
             raise TransportError("the socket transport is closed", url=self._config.url)
 
-    async def send(self, message: Outgoing, *, timeout: float) -> None:  # noqa: ASYNC109
-        """Send a text or an event and wait for its ``message.delivered``; resend once after a reconnect."""
+    async def send(
+        self,
+        message: Outgoing,
+        *,
+        timeout: float,  # noqa: ASYNC109
+        on_sent: Callable[[], object] | None = None,
+    ) -> None:
+        """Send a text or an event and wait for its ``message.delivered``; resend once after a reconnect.
+        ``on_sent`` runs once the frame is written, while the echo is awaited."""
         self._check_open()
         check_sendable(message)
         loop = asyncio.get_running_loop()
@@ -383,6 +391,9 @@ class SocketTransport(Transport):
                     async with asyncio.timeout_at(deadline):
                         await self._lost_recorded(ws)
                     continue
+                if on_sent is not None:
+                    on_sent()
+                    on_sent = None  # once, not again for a resend
                 outcome = await future
             except TimeoutError:
                 outcome = _TIMED_OUT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from pytest_flowai.emulator import Fault
@@ -124,3 +126,23 @@ def test_a_closed_port_is_a_transport_error_naming_the_url(
     assert "cannot connect: Connection refused" in message
     assert f"{url}{where}" in message
     assert API_KEY not in message
+
+
+@KINDS
+def test_on_sent_runs_once_per_send_before_it_returns(kind: str, healthy: TransportConfig) -> None:
+    """The work a caller hands to `send` as `on_sent` runs exactly once per message, before `send` returns
+    (over the socket while the delivery echo is awaited), and the reply still arrives."""
+
+    async def scenario() -> tuple[list[int], Incoming | Notice | None]:
+        calls: list[int] = []
+        async with await open_transport(kind, healthy) as transport:
+            for number in (1, 2):
+                await transport.send(
+                    text(new_thread(), "hello"), timeout=5, on_sent=functools.partial(calls.append, number)
+                )
+                assert calls[-1] == number
+            return calls, await transport.receive(5)
+
+    calls, reply = run(scenario)
+    assert calls == [1, 2]
+    assert isinstance(reply, Incoming)
