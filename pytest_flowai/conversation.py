@@ -115,7 +115,8 @@ class ConversationRunner:
         # of the connection that lost its replies, if one happened.
         self._unasked: list[str] = []
         self._turn_drop: str | None = None
-        self._own_turns: frozenset[int] | None = None  # ids of the conversation's turns, on first need
+        # The ids of the spec's own turns, whose plans the session keeps (the fixture's turns run once).
+        self._own_turns = frozenset(id(each) for each in conversation.turns)
         self._upcoming: Turn | None = None  # the turn `run` runs next, planned once this one is sent
 
     @property
@@ -205,9 +206,6 @@ class ConversationRunner:
         if known is not None and known[0] is turn and known[1].conversation is self.conversation:
             return known[1]
         plan = plan_of(turn, self.conversation, self.settings)
-        # Kept only for a spec's own turns: the fixture's come one by one, each run once.
-        if self._own_turns is None:
-            self._own_turns = frozenset(id(each) for each in self.conversation.turns)
         if id(turn) in self._own_turns:
             plans[id(turn)] = (turn, plan)
         return plan

@@ -253,7 +253,7 @@ class FlowItem(pytest.Item):
             job = replace(self.job, key=f"{self.nodeid}#record-{number}")
             again = self.flowai.result(job)
             runs.append(replies_by_turn(again.transcript, again.error))
-        self.stash[RECORDED] = record_data(str(self.path), self.conversation, turns, runs)
+        self.stash[RECORDED] = record_data(turns, runs)
 
     def _keep_attempt(self, number: int) -> None:
         """Before a rerun: the earlier attempt's transcript becomes a report section and JUnit properties

@@ -55,13 +55,10 @@ def replies_by_turn(transcript: Transcript, error: FlowaiError | None) -> dict[i
     return found
 
 
-def record_data(
-    path: str, conversation: Conversation, turns: Sequence[Turn], runs: Sequence[dict[int, list[JSONObject]]]
-) -> JSONObject:
+def record_data(turns: Sequence[Turn], runs: Sequence[dict[int, list[JSONObject]]]) -> JSONObject:
     """The report attribute `flowai_record`: the turns to write, each where it is written (a turn an
     ``include`` spliced in lives in its own file), and each run's replies to them."""
     return {
-        "path": path,
         "turns": [
             {
                 "path": turn.span.path,
