@@ -314,5 +314,5 @@ def test_a_bot_warning_in_an_included_file_is_given_once(pytester: pytest.Pytest
         (pytester.path / f"test_{name}.flowai.yaml").write_text(
             'name: greets\nsteps:\n  - include: "common.flowai.yaml#greet"\n', encoding="utf-8"
         )
-    result = pytester.runpytest("--flowai-settle", "0")
+    result = pytester.runpytest("--flowai-settle", "0", "--flowai-patience", "0.05")
     result.assert_outcomes(failed=2, warnings=1)
