@@ -6,6 +6,7 @@ Owns the transcript. Imports spec, expect, schemas and transports; never pytest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import os
@@ -46,6 +47,7 @@ from pytest_flowai.transports.base import (
     Incoming,
     Listening,
     Notice,
+    Outgoing,
     Transport,
     TransportConfig,
 )
@@ -74,11 +76,20 @@ class RunSettings:
     env: Mapping[str, str] = field(default_factory=lambda: SecretEnv(os.environ), repr=False)
     # The session's webhook receiver, for the transports in WEBHOOK_KINDS (None: not available).
     hub: WebhookHub | None = None
-    # Each turn's Plan, by the turn's id (the turn is kept beside it, so the id cannot be reused).
-    plans: dict[int, tuple[Turn, Plan]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 # -- the runner --
+
+
+# Not frozen: one is made per turn and never changed, and a frozen init costs twice as much.
+@dataclass(slots=True)
+class _Ready:
+    """A turn's message as it goes out, and its line in the transcript."""
+
+    turn: Turn
+    outgoing: Outgoing
+    text: str
+
 
 # A reading of the runner's clock in seconds; only differences between readings mean anything.
 Clock = Callable[[], float]
@@ -115,9 +126,10 @@ class ConversationRunner:
         # of the connection that lost its replies, if one happened.
         self._unasked: list[str] = []
         self._turn_drop: str | None = None
-        # The ids of the spec's own turns, whose plans the session keeps (the fixture's turns run once).
-        self._own_turns = frozenset(id(each) for each in conversation.turns)
         self._upcoming: Turn | None = None  # the turn `run` runs next, planned once this one is sent
+        # Its plan, and its message when no variable can change it, made once this turn's message is sent.
+        self._planned: tuple[Turn, Plan] | None = None
+        self._ready: _Ready | None = None
 
     @property
     def transport_kind(self) -> str:
@@ -149,14 +161,20 @@ class ConversationRunner:
         timing = plan.timing
         self._unasked = []
         self._turn_drop = None
+        ready, self._ready = self._ready, None
         try:
-            if plan.fixed:
-                message = plan.message
+            if ready is not None and ready.turn is turn:
+                outgoing: _Ready | None = ready
             else:
-                message = message_of(turn.action, self.variables, self.settings.env)
-            params = self._filled(turn.params)
-            originator = self._filled(turn.originator)
-            metadata = self._filled(turn.metadata)
+                variables, env = self.variables, self.settings.env
+                message = plan.message if plan.fixed else message_of(turn.action, variables, env)
+                outgoing = self._ready_of(
+                    turn,
+                    message,
+                    params=self._filled(turn.params),
+                    originator=self._filled(turn.originator),
+                    metadata=self._filled(turn.metadata),
+                )
             entries = plan.entries if plan.entries is not None else self._compile(turn.expect or ())
             forbid = plan.forbid if plan.forbid is not None else self._compile(turn.forbid)
         # The spec's mistake, not the bot's: said as a spec error, with what the bot said so far.
@@ -166,9 +184,7 @@ class ConversationRunner:
             self._spec_mistake(turn, exc.message, exc, span=exc.span, hint=exc.hint)
 
         try:
-            await self._act(
-                turn, message, _as_object(params), _as_object(originator), _as_object(metadata), timing
-            )
+            await self._act(turn, outgoing, timing)
             self._plan_upcoming()  # a control action sends no message: plan the next turn now
             if turn.action.kind.is_control and turn.expect is None and not turn.expect_none:
                 self._end(turn, ok=True)
@@ -201,21 +217,43 @@ class ConversationRunner:
         self._settle_result(turn, matcher.result(), timing, fell_quiet=fell_quiet)
 
     def _plan(self, turn: Turn) -> Plan:
-        plans = self.settings.plans
-        known = plans.get(id(turn))
-        if known is not None and known[0] is turn and known[1].conversation is self.conversation:
-            return known[1]
-        plan = plan_of(turn, self.conversation, self.settings)
-        if id(turn) in self._own_turns:
-            plans[id(turn)] = (turn, plan)
-        return plan
+        """The turn's plan: made while the previous turn's message was with the server, else now."""
+        planned, self._planned = self._planned, None
+        if planned is not None and planned[0] is turn:
+            return planned[1]
+        return plan_of(turn, self.conversation, self.settings)
 
     def _plan_upcoming(self) -> None:
-        """Plan the turn ``run`` runs next (timings, message, compiled entries): called while the server
-        works on this turn's message, so the next send does not wait for it."""
+        """Plan the turn ``run`` runs next (timings, message, compiled entries), and build its message when
+        no variable can change it: called while the server works on this turn's message, so the next send
+        does not wait for either."""
         upcoming, self._upcoming = self._upcoming, None
-        if upcoming is not None:
-            self._plan(upcoming)
+        if upcoming is None:
+            return
+        plan = plan_of(upcoming, self.conversation, self.settings)
+        self._planned = (upcoming, plan)
+        if plan.fixed and not (upcoming.params or upcoming.originator or upcoming.metadata):
+            with contextlib.suppress(ValueError):  # the turn builds it again and reports it when it runs
+                self._ready = self._ready_of(upcoming, plan.message, params={}, originator={}, metadata={})
+            if self._ready is not None and self._transport is not None:
+                self._transport.prepare(self._ready.outgoing)
+
+    def _ready_of(
+        self, turn: Turn, message: Message, *, params: JSON, originator: JSON, metadata: JSON
+    ) -> _Ready | None:
+        """A message action's outgoing message and its transcript line; None for a control action."""
+        if message is None:
+            return None
+        kind, value = message
+        outgoing = build_outgoing(
+            kind,
+            value,
+            thread_id=self.thread_id,
+            params=_as_object(params),
+            originator=_as_object(originator),
+            metadata=_as_object(metadata),
+        )
+        return _Ready(turn=turn, outgoing=outgoing, text=describe_outgoing(outgoing))
 
     def _filled(self, mapping: Mapping[str, JSON]) -> JSON:
         """A turn's mapping (params, originator, metadata) with this conversation's variables filled in."""
@@ -227,24 +265,12 @@ class ConversationRunner:
         """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
         return tuple(template_of(entry).fill(self.variables, self.settings.env) for entry in entries)
 
-    async def _act(
-        self,
-        turn: Turn,
-        message: Message,
-        params: JSONObject,
-        originator: JSONObject,
-        metadata: JSONObject,
-        timing: Timing,
-    ) -> None:
+    async def _act(self, turn: Turn, ready: _Ready | None, timing: Timing) -> None:
         now = self._clock()
-        if message is not None:
-            kind, value = message
-            outgoing = build_outgoing(
-                kind, value, thread_id=self.thread_id, params=params, originator=originator, metadata=metadata
-            )
+        if ready is not None:
             transport = await self._ensure_transport(timing.timeout)
-            self.transcript.add(Sent(turn=turn.index, text=describe_outgoing(outgoing), at=now))
-            await transport.send(outgoing, timeout=timing.timeout, on_sent=self._plan_upcoming)
+            self.transcript.add(Sent(turn=turn.index, text=ready.text, at=now))
+            await transport.send(ready.outgoing, timeout=timing.timeout, on_sent=self._plan_upcoming)
             return
         match turn.action:
             case Wait(seconds=seconds):

@@ -1,5 +1,6 @@
 """A turn's plan: its timings, and what no variable can change about it (its message, its compiled entries),
-worked out once per turn and session. Pure: imports spec, expect and turn_message; no I/O.
+worked out while the previous turn's message is with the server. Pure: imports spec, expect and
+turn_message; no I/O.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def timing_of(turn: Turn, conversation: Conversation, defaults: Defaults) -> Tim
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """What a turn needs that no variable can change, for one session's settings: a conversation may run
-    many times (reruns, parametrised ids, benchmarks), and each later run of the turn costs less."""
+    """What a turn needs that no variable can change, for one run of it under the session's settings. Made
+    afresh for every run: it is made off the critical path, and keeping it would hold every turn's compiled
+    entries for the whole session."""
 
     conversation: Conversation  # the turn's: the timing falls back to its values
     timing: Timing

@@ -189,6 +189,11 @@ class Transport(Protocol):
         """Close the connection; safe to call twice."""
         ...
 
+    def prepare(self, message: Outgoing) -> None:
+        """``message`` is the next the caller sends: the transport may encode it now, while it waits for the
+        server's answer to the last one. This default does nothing."""
+        return None
+
     def has_queued(self) -> bool:
         """Whether ``receive`` may have an item at hand; False only when it certainly has none, so a wait
         of 0 seconds can end without a round of the event loop. This default cannot tell: True."""

@@ -422,6 +422,10 @@ class SocketTransport(Transport):
         if self._drop is None:
             raise TransportError("the connection closed while sending", url=self._config.url)
 
+    def prepare(self, message: Outgoing) -> None:
+        """Encode the frame of the next ``message`` now: its send then only puts in the trace id."""
+        self._protocol.prepare(message)
+
     def has_queued(self) -> bool:
         """Whether a reply, notice, drop or failure waits for ``receive`` (frames are handled as soon as the
         loop reads them; one not read yet is not waited for by a wait of 0 seconds)."""

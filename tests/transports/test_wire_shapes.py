@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -13,7 +14,7 @@ from pytest_flowai.secret import Secret
 from pytest_flowai.transports import Outgoing, OutgoingKind, TransportConfig, open_transport
 from pytest_flowai.transports.http import thread_path
 from pytest_flowai.transports.rest import rest_payload
-from pytest_flowai.transports.socket_protocol import EVENT_SPEECH, send_frame
+from pytest_flowai.transports.socket_protocol import EVENT_SPEECH, SocketProtocol, send_frame
 
 THREAD = "0123456789abcdef0123456789abcdef|o_channel"
 PARAMS: JSONObject = {"orderId": [{"value": "42"}]}
@@ -76,6 +77,53 @@ def test_event_frame_carries_an_attachment_and_params_in_metadata() -> None:
         "metadata": {"language": "en", "params": {"city": [{"value": "Amsterdam"}], **PARAMS}},
         "nonce": "n0nce",
     }
+
+
+# Texts whose JSON holds what the prepared frame is split at, escaped inside the string.
+TRICKY = ['say "traceId": 0 twice', '{"traceId": 0}', '\\"traceId\\": 0', "traceId"]
+
+
+@pytest.mark.parametrize("speech", ["hello", *TRICKY])
+@pytest.mark.parametrize("secret", [None, "n0nce"])
+def test_a_prepared_frame_is_the_frame_sent_unprepared(speech: str, secret: str | None) -> None:
+    """A frame encoded ahead (while the last message is with the server) is the text the frame encoded at
+    its send would be, its trace id put in: for texts and events, with and without the secret's nonce."""
+    messages = [
+        Outgoing(kind=OutgoingKind.TEXT, thread_id=f"{THREAD}{speech}", speech=speech),
+        # A metadata key of the spec's own may be named as the frame's trace id is.
+        Outgoing(kind=OutgoingKind.TEXT, thread_id=THREAD, speech=speech, metadata={"traceId": 0}),
+        Outgoing(kind=OutgoingKind.EVENT, thread_id=THREAD, event_name=speech, params=PARAMS),
+    ]
+    for message in messages:
+        ahead, at_send = SocketProtocol(), SocketProtocol()
+        ahead.secret = at_send.secret = secret
+        ahead.send_message(message)  # trace id 1 on both, so the next is 2
+        at_send.send_message(message)
+        ahead.prepare(message)
+        assert ahead.send_message(message).text == at_send.send_message(message).text
+        assert json.loads(at_send.send_message(message).text)["payload"]["traceId"] == 3
+
+
+def test_a_prepared_frame_is_not_sent_under_a_stale_secret_or_for_another_message() -> None:
+    """The secret changed since the frame was prepared (a reconnect got a new one): the frame is encoded
+    again with the new nonce. A resend of another message in between leaves the preparation in place."""
+    protocol = SocketProtocol()
+    upcoming = Outgoing(kind=OutgoingKind.TEXT, thread_id=THREAD, speech="next")
+    resent = Outgoing(kind=OutgoingKind.TEXT, thread_id=THREAD, speech="again")
+    protocol.prepare(upcoming)
+    assert json.loads(protocol.send_message(resent).text)["payload"]["speech"] == "again"
+    protocol.secret = "new-secret"
+    payload = json.loads(protocol.send_message(upcoming).text)["payload"]
+    assert (payload["speech"], payload["nonce"], payload["traceId"]) == ("next", "new-secret", 2)
+
+
+def test_preparing_a_message_the_socket_cannot_carry_leaves_the_error_to_its_send() -> None:
+    """A location cannot be prepared; its send still says to use the REST transport."""
+    protocol = SocketProtocol()
+    message = Outgoing(kind=OutgoingKind.LOCATION, thread_id=THREAD, lat="52.37", long="4.89")
+    protocol.prepare(message)
+    with pytest.raises(TransportError, match="use the REST transport"):
+        protocol.send_message(message)
 
 
 def test_socket_refuses_location_and_media() -> None:
