@@ -268,7 +268,7 @@ class ConversationRunner:
     async def _act(self, turn: Turn, ready: _Ready | None, timing: Timing) -> None:
         now = self._clock()
         if ready is not None:
-            transport = await self._ensure_transport(timing.timeout)
+            transport = self._transport or await self._ensure_transport(timing.timeout)
             self.transcript.add(Sent(turn=turn.index, text=ready.text, at=now))
             await transport.send(ready.outgoing, timeout=timing.timeout, on_sent=self._plan_upcoming)
             return

@@ -378,13 +378,19 @@ class SocketTransport(Transport):
                 raise TransportError("the socket transport is not connected", url=self._config.url)
             frame = self._protocol.send_message(message)
             trace_id = frame.trace_id
+            # Written before the wait for its echo is set up: the echo is read only once this task awaits.
+            try:
+                written = ws.send_now(frame.text)
+            except BaseException:
+                self._protocol.forget(trace_id)
+                raise
             future: asyncio.Future[_Dropped | _TimedOut | None] = loop.create_future()
             self._pending[trace_id] = future
             # The echo is awaited under a loop timer that settles the future: cheaper than a timeout context.
             timer = loop.call_at(deadline, _settle, future, _TIMED_OUT)
             try:
                 try:
-                    if not ws.send_now(frame.text):
+                    if not written:
                         async with asyncio.timeout_at(deadline):
                             await ws.send(frame.text)
                 except ConnectionClosed:
