@@ -30,17 +30,17 @@ from pytest_flowai.errors import (
 )
 from pytest_flowai.expect import (
     Bubble,
+    EntryTemplate,
     Expectation,
     ForbiddenReply,
     TurnMatcher,
     TurnResult,
     bubbles_of,
-    template_of,
 )
 from pytest_flowai.report.wording import PATIENCE_HINT, failure_reason, undefined_hint, undefined_reason
 from pytest_flowai.secret import SecretEnv
 from pytest_flowai.spec.interpolate import interpolate
-from pytest_flowai.spec.model import Conversation, ExpectEntry, ExtraMode, Handover, Pause, Resume, Turn, Wait
+from pytest_flowai.spec.model import Conversation, ExtraMode, Handover, Pause, Resume, Turn, Wait
 from pytest_flowai.transcript import Noted, Received, Sent, Transcript, TurnEnded
 from pytest_flowai.transports import WEBHOOK_KINDS, open_transport
 from pytest_flowai.transports.base import (
@@ -175,8 +175,8 @@ class ConversationRunner:
                     originator=self._filled(turn.originator),
                     metadata=self._filled(turn.metadata),
                 )
-            entries = plan.entries if plan.entries is not None else self._compile(turn.expect or ())
-            forbid = plan.forbid if plan.forbid is not None else self._compile(turn.forbid)
+            entries = plan.entries if plan.entries is not None else self._compile(plan.expect_templates)
+            forbid = plan.forbid if plan.forbid is not None else self._compile(plan.forbid_templates)
         # The spec's mistake, not the bot's: said as a spec error, with what the bot said so far.
         except UndefinedVariable as exc:
             self._spec_mistake(turn, undefined_reason(exc.name), exc, hint=undefined_hint(exc.name))
@@ -261,9 +261,9 @@ class ConversationRunner:
             return {}  # most turns give none: nothing to copy or walk
         return interpolate(dict(mapping), self.variables, self.settings.env)
 
-    def _compile(self, entries: tuple[ExpectEntry, ...]) -> tuple[Expectation, ...]:
-        """Entries with this conversation's variables filled in, compiled (once, where nothing is filled)."""
-        return tuple(template_of(entry).fill(self.variables, self.settings.env) for entry in entries)
+    def _compile(self, templates: tuple[EntryTemplate, ...]) -> tuple[Expectation, ...]:
+        """Entries with this conversation's variables filled in, compiled."""
+        return tuple(template.fill(self.variables, self.settings.env) for template in templates)
 
     async def _act(self, turn: Turn, ready: _Ready | None, timing: Timing) -> None:
         now = self._clock()

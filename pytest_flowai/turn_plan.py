@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pytest_flowai._json import JSON
-from pytest_flowai.expect import Expectation, template_of
+from pytest_flowai.expect import EntryTemplate, Expectation, template_of
 from pytest_flowai.spec.model import Conversation, ExpectEntry, ExtraMode, Turn
 from pytest_flowai.transports.base import OutgoingKind
 from pytest_flowai.turn_message import is_fixed, message_of
@@ -76,30 +76,40 @@ class Plan:
     # The message (or None for a control action) when no placeholder or escape is in it (`fixed`).
     message: Message
     fixed: bool
-    # The compiled entries when none has a placeholder (else None: filled and compiled at every run).
+    # The compiled entries when none has a placeholder, else None: the templates are filled and compiled
+    # once the turn runs, with the variables of then.
     entries: tuple[Expectation, ...] | None
     forbid: tuple[Expectation, ...] | None
+    expect_templates: tuple[EntryTemplate, ...]
+    forbid_templates: tuple[EntryTemplate, ...]
 
 
 def plan_of(turn: Turn, conversation: Conversation, defaults: Defaults) -> Plan:
     """The plan of ``turn`` of ``conversation``; never raises (what could fail is left to each run)."""
     fixed = is_fixed(turn.action)
+    expect_templates = _templates(turn.expect or ())
+    forbid_templates = _templates(turn.forbid)
     return Plan(
         conversation=conversation,
         timing=timing_of(turn, conversation, defaults),
         # Nothing to fill, so no variable is looked up and nothing can be undefined.
         message=message_of(turn.action, {}, {}) if fixed else None,
         fixed=fixed,
-        entries=_fixed_entries(turn.expect or ()),
-        forbid=_fixed_entries(turn.forbid),
+        entries=_fixed_entries(expect_templates),
+        forbid=_fixed_entries(forbid_templates),
+        expect_templates=expect_templates,
+        forbid_templates=forbid_templates,
     )
 
 
-def _fixed_entries(entries: tuple[ExpectEntry, ...]) -> tuple[Expectation, ...] | None:
+def _templates(entries: tuple[ExpectEntry, ...]) -> tuple[EntryTemplate, ...]:
+    return tuple(template_of(entry) for entry in entries)
+
+
+def _fixed_entries(templates: tuple[EntryTemplate, ...]) -> tuple[Expectation, ...] | None:
     # An entry that does not compile has no fixed form either: each run compiles it and reports the error.
-    compiled = [template_of(entry).fixed for entry in entries]
-    fixed = [expectation for expectation in compiled if expectation is not None]
-    return tuple(fixed) if len(fixed) == len(compiled) else None
+    fixed = [template.fixed for template in templates if template.fixed is not None]
+    return tuple(fixed) if len(fixed) == len(templates) else None
 
 
 __all__ = ["Defaults", "Message", "Plan", "Timing", "plan_of", "timing_of"]

@@ -1,4 +1,5 @@
-"""Expectation templates: an entry is compiled once per loaded spec; placeholders are filled at run time."""
+"""Expectation templates: an entry is compiled as far as it can be once per run of its turn; placeholders
+are filled when the turn runs."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ def text_bubble(value: str) -> Bubble:
     return Bubble(response=response, message=held, index=0)
 
 
-def test_an_entry_without_placeholders_is_compiled_once_for_all_runs() -> None:
-    """Every run of a loaded spec gets the same compiled entry: nothing is compiled per run or per turn."""
+def test_an_entry_without_placeholders_is_compiled_with_its_template() -> None:
+    """An entry without placeholders is compiled once, when its template is made: every fill gives it."""
     (entry,) = entries_of('- text: {regex: "Pizza Bella"}\n  step: hello\n')
-    first = template_of(entry).fill({}, NO_ENV)
-    again = template_of(entry).fill({"other": "values"}, NO_ENV)
-    assert again is first
-    assert template_of(entry) is entry.compiled
+    template = template_of(entry)
+    first = template.fill({}, NO_ENV)
+    assert template.fill({"other": "values"}, NO_ENV) is first is template.fixed
+    assert not first.check(text_bubble("Welcome to Pizza Bella"))
 
 
 def test_a_placeholder_is_filled_at_each_run_and_the_other_keys_are_kept() -> None:

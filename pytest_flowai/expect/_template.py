@@ -97,13 +97,10 @@ class EntryTemplate:
 
 
 def template_of(entry: ExpectEntry) -> EntryTemplate:
-    """The entry's template, made on first use and kept on the entry: a loaded spec compiles it once."""
-    template = entry.compiled
-    if template is None:
-        template = EntryTemplate(entry.data, entry.span, entry.key_spans)
-        # The entry is frozen for its readers; this cache is its one write, made once.
-        object.__setattr__(entry, "compiled", template)
-    return template
+    """The entry's template, for one run of its turn. Not kept on the entry: a suite runs each turn once,
+    and keeping every turn's compiled entries would hold them (and the garbage collector's work on them) for
+    the whole session, to spare only reruns a compilation the runner makes while the bot answers."""
+    return EntryTemplate(entry.data, entry.span, entry.key_spans)
 
 
 def fill_entry(data: Mapping[str, JSON], variables: Mapping[str, JSON], env: Mapping[str, str]) -> JSONObject:

@@ -8,13 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pytest_flowai._json import JSON
 from pytest_flowai.errors import Span, SpecError
-
-if TYPE_CHECKING:
-    from pytest_flowai.expect import EntryTemplate
 
 
 class TransportKind(StrEnum):
@@ -134,8 +131,6 @@ class ExpectEntry:
     data: Mapping[str, JSON]
     span: Span
     key_spans: Mapping[str, Span]
-    # Set once by `expect.template_of` on first use, so a loaded spec compiles each entry once, not per run.
-    compiled: EntryTemplate | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
