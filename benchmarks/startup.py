@@ -30,6 +30,7 @@ def import_cost(tmp: Path, *, rounds: int = 15) -> None:
         env=env,
         cwd=folder,
         rounds=rounds,
+        target="target <= 1.05",
     )
     # The same with no other plugin: pytest-flowai's cost over the smallest pytest run there is. The baseline
     # loads a plugin without hooks by `-p` too, since `-p` alone costs pytest a look through every
@@ -42,12 +43,21 @@ def import_cost(tmp: Path, *, rounds: int = 15) -> None:
         env=plugin_only_env(),
         cwd=folder,
         rounds=rounds,
+        # The issue's target is the line above (pytest as installed); this one shows the plugin's own cost.
+        target="informative",
     )
     note("wall medians of interleaved runs; CPU is the child's user + system time (os.wait4)")
 
 
 def _compare(
-    name: str, ours_args: list[str], base_args: list[str], *, env: dict[str, str], cwd: Path, rounds: int
+    name: str,
+    ours_args: list[str],
+    base_args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    rounds: int,
+    target: str,
 ) -> None:
     """One result line: the wall ratio of the two commands' medians, with their CPU ratio and best runs."""
     for args in (ours_args, base_args):  # unmeasured: writes the bytecode caches
@@ -63,7 +73,7 @@ def _compare(
     line(
         name,
         wall[0] / wall[1],
-        "target <= 1.05",
+        target,
         "x",
         f"median of {rounds}: {wall[0] * 1000:.0f} ms vs {wall[1] * 1000:.0f} ms;"
         f" CPU {cpu[0] / cpu[1]:.2f}x ({cpu[0] * 1000:.0f} vs {cpu[1] * 1000:.0f} ms);"
