@@ -120,12 +120,15 @@ def marginal_rounds(
     the runs compared in a round met the same load of the machine."""
     extra = CONVERSATIONS * (LONG - SHORT)
     per_round = []
-    for _ in range(rounds):
-        marginals = []
-        for run_short, run_long in sides:
+    for number in range(rounds):
+        marginals: dict[int, tuple[float, float]] = {}
+        # Every other round the sides swap places, so neither always meets the machine as the other left it.
+        order = range(len(sides)) if number % 2 == 0 else reversed(range(len(sides)))
+        for side in order:
+            run_short, run_long = sides[side]
             (short_wall, short_cpu), (long_wall, long_cpu) = timed(run_short), timed(run_long)
-            marginals.append(((long_wall - short_wall) / extra, (long_cpu - short_cpu) / extra))
-        per_round.append(marginals)
+            marginals[side] = ((long_wall - short_wall) / extra, (long_cpu - short_cpu) / extra)
+        per_round.append([marginals[side] for side in range(len(sides))])
     return per_round
 
 
@@ -180,7 +183,7 @@ def measure(bot: Bot, transport: str, rounds: int) -> None:
     )
 
 
-def main(rounds: int = 15) -> None:
+def main(rounds: int = 31) -> None:
     with emulator() as bot:
         for transport in ("rest", "socket"):
             measure(bot, transport, rounds)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -14,7 +16,7 @@ SPEC = "name: c{n}\nsteps:\n  - say: hello\n    expect:\n      - text: {{contain
 PYTHON = "def test_c{n}():\n    assert {n} >= 0\n"
 
 
-def import_cost(tmp: Path, *, rounds: int = 15) -> None:
+def import_cost(tmp: Path, *, rounds: int = 25) -> None:
     folder = tmp / "import"
     folder.mkdir()
     (folder / "test_one.py").write_text("def test_one():\n    assert True\n")
@@ -31,6 +33,13 @@ def import_cost(tmp: Path, *, rounds: int = 15) -> None:
         cwd=folder,
         rounds=rounds,
         target="target <= 1.05",
+    )
+    _instructions(
+        "import pytest with plugin over -p no:flowai, instructions",
+        pytest_args("-q", folder),
+        pytest_args("-q", "-p", "no:flowai", folder),
+        env=env,
+        cwd=folder,
     )
     # The same with no other plugin: pytest-flowai's cost over the smallest pytest run there is. The baseline
     # loads a plugin without hooks by `-p` too, since `-p` alone costs pytest a look through every
@@ -64,9 +73,12 @@ def _compare(
         checked(run_child(args, env=env, cwd=cwd), "pytest")
     ours: list[Child] = []
     base: list[Child] = []
-    for _ in range(rounds):  # interleaved, so a busy moment of the machine hits both
-        ours.append(checked(run_child(ours_args, env=env, cwd=cwd), "pytest"))
-        base.append(checked(run_child(base_args, env=env, cwd=cwd), "pytest"))
+    # Interleaved, so a busy moment of the machine hits both; every other round the baseline goes first,
+    # so neither always runs just after the other (whose files the page cache then holds).
+    for number in range(rounds):
+        pair = ((ours, ours_args), (base, base_args))
+        for runs, args in pair if number % 2 == 0 else reversed(pair):
+            runs.append(checked(run_child(args, env=env, cwd=cwd), "pytest"))
     wall = statistics.median(c.wall for c in ours), statistics.median(c.wall for c in base)
     cpu = statistics.median(c.cpu for c in ours), statistics.median(c.cpu for c in base)
     best = min(c.wall for c in ours), min(c.wall for c in base)
@@ -78,6 +90,44 @@ def _compare(
         f"median of {rounds}: {wall[0] * 1000:.0f} ms vs {wall[1] * 1000:.0f} ms;"
         f" CPU {cpu[0] / cpu[1]:.2f}x ({cpu[0] * 1000:.0f} vs {cpu[1] * 1000:.0f} ms);"
         f" best {best[0] * 1000:.0f} vs {best[1] * 1000:.0f} ms",
+    )
+
+
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def _instructions(
+    name: str, ours_args: list[str], base_args: list[str], *, env: dict[str, str], cwd: Path
+) -> None:
+    """The two commands' instruction counts under valgrind, which no other work of the machine changes (on a
+    shared machine the wall medians move by several per cent from run to run); informative, and left out
+    where valgrind is not installed."""
+    if shutil.which("valgrind") is None:
+        note(
+            "install valgrind for the instruction counts of the import runs (they do not depend on the load)"
+        )
+        return
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    runs = [
+        subprocess.Popen(
+            [*command, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for args in (ours_args, base_args)
+    ]  # side by side: the counts do not depend on what else runs
+    counts = []
+    for run in runs:
+        _, err = run.communicate()
+        found = _REFS.search(err)
+        if run.returncode != 0 or found is None:
+            note(f"valgrind failed (exit {run.returncode}): no instruction counts")
+            return
+        counts.append(int(found.group(1).replace(",", "")))
+    line(
+        name,
+        counts[0] / counts[1],
+        "informative",
+        "x",
+        f"valgrind: {counts[0] / 1e6:.0f}M vs {counts[1] / 1e6:.0f}M instructions",
     )
 
 

@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -91,54 +91,68 @@ _SETTINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def _add_flag(group: pytest.OptionGroup, flag: str, **attrs: Any) -> None:
+    # With its dest given, pytest adds a flag without looking through every option of every group for one
+    # with the same dest (a scan of all options for each flag); ours all start with --flowai-.
+    group.addoption(flag, dest=flag.removeprefix("--").replace("-", "_"), **attrs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flowai", "Flow.ai conversation specs")
     for name, (default, text) in _SETTINGS.items():
         shown = f"(default: {default})" if default else "(default: unset)"
         flag = "--flowai-" + name.replace("_", "-")
         if name == "transport":
-            group.addoption(flag, choices=TRANSPORT_KINDS, help=f"{text} {shown}")
+            _add_flag(group, flag, choices=TRANSPORT_KINDS, help=f"{text} {shown}")
         else:
-            group.addoption(flag, help=f"{text} {shown}")
+            _add_flag(group, flag, help=f"{text} {shown}")
         parser.addini(f"flowai_{name}", f"{text} {shown}", default=default)
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-api-key",
         help="REST API key; better set FLOWAI_API_KEY in the environment (a key on a command line leaks)",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-management-key",
         help="Management API key for coverage against flowai_url (default: the API key) and, given, for"
         " checking specs against the bot's flows at collection; better set FLOWAI_MANAGEMENT_KEY",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-coverage",
         action="store_true",
         help="report which steps of the bot's flows the replies came from",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-cov-report",
         action="append",
         metavar="KIND",
         help="coverage report: term (default), json:PATH or html:PATH; may be repeated (turns coverage on)",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-record",
         action="store_true",
         help="write what the bot answered into each spec turn that has no `expect` (needs the record extra)",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-record-update",
         action="store_true",
         help="with --flowai-record (implied): also rewrite the expectations of failing turns",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-record-runs",
         type=int,
         default=1,
         metavar="N",
         help="record each conversation in N fresh threads: text variants become one_of (default: 1)",
     )
-    group.addoption(
+    _add_flag(
+        group,
         "--flowai-flaky-report",
         action="store_true",
         help="list, at the end, the specs that passed only after a rerun (pytest-rerunfailures)",
