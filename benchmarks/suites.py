@@ -252,7 +252,7 @@ def table_runs(
     return runs
 
 
-def table(tmp: Path, *, conversations: int = 100, turns: int = 2, rounds: int = 3) -> None:
+def table(tmp: Path, *, conversations: int = 100, turns: int = 2, rounds: int = 5) -> None:
     rows: dict[str, dict[int, float]] = {}
     for latency in (0, 50):
         # At latency 0 each cell is the best of `rounds` (a second or two each, easily disturbed).
