@@ -25,22 +25,10 @@ def import_cost(tmp: Path, *, rounds: int = 51, informative_rounds: int = 25) ->
     # under PYTHONDONTWRITEBYTECODE every run would compile the plugin anew, a cost no user pays.
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    _compare(
-        "import pytest with plugin over -p no:flowai",
-        pytest_args("-q", folder),
-        pytest_args("-q", "-p", "no:flowai", folder),
-        env=env,
-        cwd=folder,
-        rounds=rounds,
-        target="target <= 1.05",
-    )
-    _instructions(
-        "import pytest with plugin over -p no:flowai, instructions",
-        pytest_args("-q", folder),
-        pytest_args("-q", "-p", "no:flowai", folder),
-        env=env,
-        cwd=folder,
-    )
+    with_plugin, without = pytest_args("-q", folder), pytest_args("-q", "-p", "no:flowai", folder)
+    name = "import pytest with plugin over -p no:flowai"
+    _compare(name, with_plugin, without, env=env, cwd=folder, rounds=rounds, target="target <= 1.05")
+    _instructions(f"{name}, instructions", with_plugin, without, env=env, cwd=folder)
     # The same with no other plugin: pytest-flowai's cost over the smallest pytest run there is. The baseline
     # loads a plugin without hooks by `-p` too, since `-p` alone costs pytest a look through every
     # distribution's entry points, which is not the plugin's doing.
