@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 import http_pool
 import overhead
 import startup
 import suites
 
-BENCHMARKS = {
+BENCHMARKS: dict[str, Callable[[], None]] = {
     "overhead": overhead.main,
     "http": http_pool.main,
     "fail_fast": lambda: suites.main("fail_fast"),

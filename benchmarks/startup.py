@@ -8,6 +8,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from common import PLUGIN_ONLY, Child, checked, line, note, plugin_only_env, pytest_args, run_child
@@ -150,6 +151,7 @@ def collection(tmp: Path, *, files: int = 10_000) -> None:
 def main(which: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="flowai-bench-"))
     try:
-        {"import": import_cost, "collection": collection}[which](tmp)
+        benchmarks: dict[str, Callable[[Path], None]] = {"import": import_cost, "collection": collection}
+        benchmarks[which](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

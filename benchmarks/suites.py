@@ -334,7 +334,13 @@ def fail_fast(tmp: Path, *, patience: float = 1.0, rounds: int = 5) -> None:
 def main(which: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="flowai-bench-"))
     try:
-        {"concurrency": concurrency, "xdist": xdist, "table": table, "fail_fast": fail_fast}[which](tmp)
+        benchmarks: dict[str, Callable[[Path], None]] = {
+            "concurrency": concurrency,
+            "xdist": xdist,
+            "table": table,
+            "fail_fast": fail_fast,
+        }
+        benchmarks[which](tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
