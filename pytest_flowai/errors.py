@@ -20,6 +20,7 @@ the runner finds it, a missing setting a ``ConfigurationError`` whether the plug
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,9 +51,16 @@ def quote(value: object, limit: int = _MAX_QUOTE) -> str:
 
 def display_path(path: str | os.PathLike[str]) -> str:
     """A path relative to the working directory when it lies below it, else as given."""
+    return _display_path(os.fspath(path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _display_path(path: str, cwd: str) -> str:
+    # Kept: resolving both paths reads every component of each (a suite's specs share a few files, and each
+    # conversation's place is shown or checked several times a run).
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        return str(p.resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
         return str(p)
 
