@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,11 +110,6 @@ def plugin_only_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 # With `plugin_only_env`: the one plugin pytest loads.
 PLUGIN_ONLY = ("-p", "pytest_flowai.plugin")
-
-
-def best(times: int, measure: Callable[[], float]) -> float:
-    """The smallest of `times` measurements: the one least disturbed by the rest of the machine."""
-    return min(measure() for _ in range(times))
 
 
 def median(values: Sequence[float]) -> float:

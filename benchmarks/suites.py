@@ -21,7 +21,6 @@ from botium import BOTIUM_CLI, run_botium, write_botium
 from common import (
     PLUGIN_ONLY,
     Bot,
-    best,
     checked,
     emulator,
     line,
@@ -260,8 +259,15 @@ def table(tmp: Path, *, conversations: int = 100, turns: int = 2, rounds: int = 
         with emulator(latency_ms=latency) as bot:
             if latency == 0:
                 warm_up(tmp, bot)
-            for name, run in table_runs(tmp, bot, latency, conversations, turns).items():
-                rows.setdefault(name, {})[latency] = best(times, run)
+            runs = table_runs(tmp, bot, latency, conversations, turns)
+            # Round by round every row runs once, so each row's best comes from the same stretch of time
+            # as the others' (a machine whose speed changes within minutes would otherwise favour a row).
+            measured: dict[str, list[float]] = {name: [] for name in runs}
+            for _ in range(times):
+                for name, run in runs.items():
+                    measured[name].append(run())
+            for name, walls in measured.items():
+                rows.setdefault(name, {})[latency] = min(walls)
     print(f"table: {conversations} conversations x {turns} turns, whole process, seconds (settle 0)")
     print("| run | bot latency 0 | bot latency 50 ms |")
     print("| --- | --- | --- |")
