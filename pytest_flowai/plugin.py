@@ -325,7 +325,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     options = config.stash.get(nodes.OPTIONS, None) or _options(config)
-    return header_lines(options.target, options.transport, config.getini("flowai_spec_glob"))
+    # pytest-xdist's option, "no" without it or without `-n`.
+    dist = str(getattr(config.option, "dist", "no"))
+    globs = config.getini("flowai_spec_glob")
+    return header_lines(options.target, options.transport, globs, concurrency=options.concurrency, dist=dist)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -118,9 +118,19 @@ def _junit_xml(config: pytest.Config) -> Any:
     return config.stash.get(key, None) if key is not None else None
 
 
-def header_lines(target: str, transport: str, spec_globs: Sequence[str]) -> list[str]:
-    """The report header: where specs are sent and how."""
-    return [f"flowai: target {target}, transport {transport}, specs {' '.join(spec_globs)}"]
+def header_lines(
+    target: str, transport: str, spec_globs: Sequence[str], *, concurrency: int, dist: str
+) -> list[str]:
+    """The report header: where specs are sent and how; a hint when xdist's `--dist` starves concurrency."""
+    lines = [f"flowai: target {target}, transport {transport}, specs {' '.join(spec_globs)}"]
+    if dist == "load" and concurrency > 1:
+        # xdist's load scheduler hands a worker whose tests take 0.1 s or more new ones only once it has
+        # fewer than two left; a conversation takes that long, so the worker's window stays nearly empty.
+        lines.append(
+            f"flowai: --flowai-concurrency {concurrency} under --dist load: xdist hands a worker more tests"
+            " only once it has fewer than 2 left, so few conversations run at once; use --dist worksteal"
+        )
+    return lines
 
 
 __all__ = ["FailureSummary", "FlowaiReporter", "header_lines", "is_worker"]

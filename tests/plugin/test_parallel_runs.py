@@ -86,6 +86,8 @@ def test_xdist_workers_each_run_concurrently_on_their_own_emulator(pytester: pyt
         "-n", "2", "--flowai-concurrency", "4", "--junitxml=junit.xml", timeout=60
     )
     result.assert_outcomes(passed=8)
+    # xdist's default `--dist load` starves each worker's window; the header says what to use instead.
+    result.stdout.fnmatch_lines(["flowai: --flowai-concurrency 4 under --dist load: *; use --dist worksteal"])
     threads = [_thread(case) for case in _cases(pytester.path / "junit.xml")]
     assert len(set(threads)) == 8
     assert {thread.split(".")[1] for thread in threads} == {"gw0", "gw1"}
@@ -111,6 +113,7 @@ def test_xdist_workers_run_ahead_only_what_they_were_handed(
         "-n", "2", "--dist", "loadfile", "--flowai-concurrency", "8", "--junitxml=junit.xml"
     )
     result.assert_outcomes(passed=6, xfailed=2)
+    result.stdout.no_fnmatch_line("*under --dist*")
     seen = _threads(emulator)
     cases = _cases(flowai.pytester.path / "junit.xml")
     assert sorted(seen) == sorted(_thread(case) for case in cases)
