@@ -192,7 +192,7 @@ def concurrency(tmp: Path, *, conversations: int = 500, sequential: int = 50, li
 
 def xdist(tmp: Path, *, conversations: int = 500, limit: int = 100) -> None:
     # xdist's default `--dist load` hands a worker more tests only once it has fewer than two left (when
-    # tests take 0.1 s or more), which starves the worker's concurrency; the other two hand out more at once.
+    # tests take 0.1 s or more), so the worker's window drains before each refill; the other two do not.
     for kind in ("rest", "socket"):
         with emulator(latency_ms=200) as bot:
             suite = write_suite(

@@ -124,11 +124,12 @@ def header_lines(
     """The report header: where specs are sent and how; a hint when xdist's `--dist` starves concurrency."""
     lines = [f"flowai: target {target}, transport {transport}, specs {' '.join(spec_globs)}"]
     if dist == "load" and concurrency > 1:
-        # xdist's load scheduler hands a worker whose tests take 0.1 s or more new ones only once it has
-        # fewer than two left; a conversation takes that long, so the worker's window stays nearly empty.
+        # xdist's load scheduler hands a worker whose tests take 0.1 s or more (a conversation does) new
+        # ones only once it has fewer than two left, so the worker's window drains before each refill.
         lines.append(
             f"flowai: --flowai-concurrency {concurrency} under --dist load: xdist hands a worker more tests"
-            " only once it has fewer than 2 left, so few conversations run at once; use --dist worksteal"
+            " only once it has fewer than 2 left, so its conversations run in ever smaller batches;"
+            " use --dist worksteal"
         )
     return lines
 
