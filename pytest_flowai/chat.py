@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.bridge import run_sync
 from pytest_flowai.errors import FlowaiError, Span
 from pytest_flowai.spec.model import (
     Action,
@@ -195,7 +196,7 @@ class Chat:
             unordered=bool(options.get("unordered", False)),
         )
         try:
-            self._session.runner.run(self._runner.run_turn(turn))
+            run_sync(self._session.runner, self._runner.run_turn, turn)
         except FlowaiError as exc:
             # The runner's frames say nothing the message does not: point at the test's own line.
             raise exc.with_traceback(None)  # noqa: B904
@@ -207,9 +208,9 @@ class Chat:
 
     def close(self) -> None:
         try:
-            self._session.runner.run(self._runner.aclose())
+            run_sync(self._session.runner, self._runner.aclose)
         finally:
-            self._session.runner.run(self._http.aclose())
+            run_sync(self._session.runner, self._http.aclose)
 
 
 def _seconds(value: JSON) -> float | None:

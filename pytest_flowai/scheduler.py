@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Generic, TypeVar
 
+from pytest_flowai.bridge import run_sync, start_task
+
 Result = TypeVar("Result")
 Start = Callable[[str], Coroutine[Any, Any, Result]]
 
@@ -52,7 +54,7 @@ class Scheduler(Generic[Result]):
         task = self._tasks.get(key) or self._spawn(key)
         self._fill()
         try:
-            return self._runner.run(_finished(task))
+            return run_sync(self._runner, _finished, task)
         finally:
             self._tasks.pop(key, None)
 
@@ -73,11 +75,11 @@ class Scheduler(Generic[Result]):
         for task in tasks:
             task.cancel()
         if tasks:
-            self._runner.run(_gathered(tasks))
+            run_sync(self._runner, _gathered, tasks)
 
     def _spawn(self, key: str) -> asyncio.Task[Result]:
         loop = self._runner.get_loop()
-        task = loop.create_task(self._start(key), name=f"flowai {key}")
+        task = start_task(loop, f"flowai {key}", self._start, key)
         task.add_done_callback(lambda _: self._fill())
         self._tasks[key] = task
         return task

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from pytest_flowai.bridge import run_sync
 from pytest_flowai.conversation import RunSettings, run
 from pytest_flowai.errors import ConfigurationError, EmulatorError, FlowaiError, TransportError
 from pytest_flowai.options import Options
@@ -355,14 +356,14 @@ class FlowaiSession:
         idle, self._idle_http = self._idle_http, []
         if idle:
             with contextlib.suppress(RuntimeError):  # the loop is gone (Ctrl-C): nothing left to close on
-                self.runner.run(_close_all(idle))
+                run_sync(self.runner, _close_all, idle)
 
     def _close_hub(self, hub: WebhookHub) -> None:
         """Remove the webhook this run registered (before the emulator stops), stop the receiver."""
         try:
             # Only when there is something to remove: the loop is left alone by runs without webhooks.
             if hub.registered:
-                self.warnings.extend(self.runner.run(hub.unregister()))
+                self.warnings.extend(run_sync(self.runner, hub.unregister))
         except (RuntimeError, TransportError) as exc:  # the loop is gone (Ctrl-C): say so, do not hide it
             self.warnings.append(f"the webhook this run registered may still be registered: {exc}")
         finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_flowai._json import JSON, JSONObject
+from pytest_flowai.bridge import run_sync
 from pytest_flowai.errors import FlowaiError, Span
 from pytest_flowai.options import Options
 from pytest_flowai.record.entries import RecordedTurn, expectations, responses_of
@@ -137,13 +138,13 @@ class _Recorder:
         return _Thread(runner=runner, http=http), transcript
 
     def send(self, thread: _Thread, turn: Turn) -> None:
-        self.session.runner.run(thread.runner.run_turn(turn))
+        run_sync(self.session.runner, thread.runner.run_turn, turn)
 
     def close(self, thread: _Thread) -> None:
         try:
-            self.session.runner.run(thread.runner.aclose())
+            run_sync(self.session.runner, thread.runner.aclose)
         finally:
-            self.session.runner.run(thread.http.aclose())
+            run_sync(self.session.runner, thread.http.aclose)
 
 
 @dataclass(frozen=True, slots=True)
