@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -48,9 +48,7 @@ def _interrupt_at(loop: asyncio.AbstractEventLoop, task_number: int) -> None:
     """Make the loop's task number `task_number` (from 0) raise KeyboardInterrupt, as a Ctrl-C in it would."""
     made = 0
 
-    def factory(
-        loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any], **kw: Any
-    ) -> asyncio.Task[Any]:
+    def factory(loop: asyncio.AbstractEventLoop, coroutine: Any, /, **kw: Any) -> Any:
         nonlocal made
         made += 1
         if made - 1 == task_number:
