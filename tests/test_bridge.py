@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_flowai.bridge import run_sync, start_task
+from pytest_flowai.bridge import Deferred, run_sync, start_task
 from pytest_flowai.scheduler import Scheduler
 
 
@@ -50,8 +50,8 @@ def _interrupt_at(loop: asyncio.AbstractEventLoop, task_number: int) -> None:
 
     def factory(loop: asyncio.AbstractEventLoop, coroutine: Any, /, **kw: Any) -> Any:
         nonlocal made
-        made += 1
-        if made - 1 == task_number:
+        made, number = made + 1, made
+        if number == task_number:
             raise KeyboardInterrupt
         return asyncio.Task(coroutine, loop=loop, **kw)
 
@@ -136,7 +136,6 @@ def test_a_bridged_coroutine_can_be_awaited(runner: asyncio.Runner) -> None:
     runner.get_loop().call_soon(body.release.set)
 
     async def outer() -> str:
-        task = start_task(asyncio.get_running_loop(), "flowai a", body.run, "a")
-        return await task
+        return await Deferred(lambda: body.run("a"))
 
     assert runner.run(outer()) == "result of a"
